@@ -1,0 +1,62 @@
+# growlearn — set-up, tests, docs and demo. Everything installs into .venv (created if missing).
+SHELL := /bin/bash
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.growlearn-installed
+export PYTHONUNBUFFERED := 1
+export MPLBACKEND := Agg
+
+.PHONY: install demo test test-fast test-nbs test-py sync check-nbs proc-docs docs readme bench-quick clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# pip's noise about this machine's local indexes ("Location ... is ignored") is filtered out
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "== installing growlearn (editable) with pinned dependencies into $(VENV)"
+	set -o pipefail; $(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the main job: pre-train on digits 0-4, transfer few-shot to 5-9, print a table, write plots
+demo: install
+	$(BIN)/growlearn demo
+
+## library in sync with the notebooks, notebooks clean: export/clean must change nothing
+sync: install
+	@$(BIN)/python tools/sync_check.py
+
+check-nbs: install
+	@$(BIN)/python tools/check_nbs.py
+
+## docs cells work: nbdev's notebook processing for the docs site
+proc-docs: install
+	@echo "== nbdev-proc-nbs"
+	@set -o pipefail; cd nbs && ../$(BIN)/nbdev-proc-nbs 2>&1 | { grep -vE 'Quarto is not installed|requires root access|sudo: not found|Cancelled\. Please download|Warning|warn\(' || true; }
+	@test -d _proc && echo "   _proc/ built"
+
+## every notebook under pytest (one test each, #| slow skipped) and tests/
+test: install sync check-nbs proc-docs
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+## quick loop while editing: notebooks + tests only
+test-fast: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+## docs: nbdev-docs with Quarto when it is on PATH, else an offline HTML preview of _proc/ (nbconvert)
+docs: proc-docs
+	@if command -v quarto >/dev/null; then cd nbs && ../$(BIN)/nbdev-docs; \
+	else echo "Quarto is not on PATH: building the offline FALLBACK preview with nbconvert (not the Quarto site)"; \
+	     $(BIN)/python tools/preview_docs.py; fi
+
+## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; this uses nbconvert)
+readme: install
+	$(BIN)/python tools/make_readme.py
+
+bench-quick: install
+	$(BIN)/growlearn bench --quick
+
+clean:
+	rm -rf _proc _docs _preview results growlearn_out .pytest_cache
