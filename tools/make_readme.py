@@ -5,12 +5,19 @@ import nbformat
 from nbconvert import MarkdownExporter
 
 ROOT = Path(__file__).resolve().parents[1]
-nb = nbformat.read(ROOT/'nbs'/'index.ipynb', as_version=4)
-nb.cells = [c for c in nb.cells if not re.search(r'^#\|\s*hide', c.source, re.M)]
-for c in nb.cells:
-    if c.cell_type == 'code': c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|'))
-md, res = MarkdownExporter().from_notebook_node(nb)
-md = re.sub(r'\n{3,}', '\n\n', md)
-header = "<!-- generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file -->\n\n"
-(ROOT/'README.md').write_text(header + md)
-print(f"README.md written ({len(md)} chars)")
+HEADER = "<!-- generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file -->\n\n"
+
+def render() -> str:
+    "The README's text: index.ipynb's cells (hidden ones dropped, directives stripped) as Markdown"
+    nb = nbformat.read(ROOT/'nbs'/'index.ipynb', as_version=4)
+    nb.cells = [c for c in nb.cells if not re.search(r'^#\|\s*hide', c.source, re.M)]
+    for c in nb.cells:
+        c.metadata = {}
+        if c.cell_type == 'code': c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|'))
+    md, _ = MarkdownExporter().from_notebook_node(nb)
+    return HEADER + re.sub(r'\n{3,}', '\n\n', md)
+
+if __name__ == '__main__':
+    txt = render()
+    (ROOT/'README.md').write_text(txt)
+    print(f"README.md written ({len(txt)} chars)")

@@ -8,6 +8,7 @@ import re, sys, shutil
 from pathlib import Path
 import nbformat, yaml
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 
 ROOT = Path(__file__).resolve().parents[1]
 PROC, OUT = ROOT/'_proc', ROOT/'_preview'
@@ -34,6 +35,27 @@ def title_of(nb, default):
             if m: return m.group(1).strip().strip('"')
     return default
 
+_CELL_KEYS = {'code': {'cell_type', 'execution_count', 'id', 'metadata', 'outputs', 'source'},
+              'markdown': {'cell_type', 'id', 'metadata', 'source', 'attachments'},
+              'raw': {'cell_type', 'id', 'metadata', 'source', 'attachments'}}
+
+def clean(nb):
+    "Drop nbdev's processing keys, hide inputs marked `echo: false`, strip `#|` directives"
+    cells = []
+    for c in nb.cells:
+        for k in list(c):
+            if k not in _CELL_KEYS.get(c.cell_type, set()): del c[k]
+        c.metadata = {k: v for k, v in c.get('metadata', {}).items() if k == 'tags'}
+        if c.cell_type == 'raw': continue      # Quarto front matter
+        if c.cell_type == 'code':
+            if re.search(r'^#\|\s*echo:\s*false', c.source, re.M):
+                c.metadata.setdefault('tags', []).append('remove_input')
+            c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|'))
+            if not c.source.strip() and not c.get('outputs'): continue
+        cells.append(c)
+    nb.cells = cells
+    return nb
+
 def main():
     if not PROC.exists(): sys.exit("no _proc/: run `make proc-docs` (nbdev-proc-nbs) first")
     shutil.rmtree(OUT, ignore_errors=True); OUT.mkdir()
@@ -41,9 +63,10 @@ def main():
     listed = {p for _, p in entries}
     extra = sorted(str(p.relative_to(PROC)) for p in PROC.rglob('*.ipynb') if str(p.relative_to(PROC)) not in listed)
     entries += [('Other', p) for p in extra]
-    nbs = {p: nbformat.read(PROC/p, as_version=4) for _, p in entries}
+    nbs = {p: clean(nbformat.read(PROC/p, as_version=4)) for _, p in entries}
     titles = {p: title_of(nb, p) for p, nb in nbs.items()}
     exp = HTMLExporter(template_name='classic')
+    exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}), enabled=True)
     for sec, p in entries:
         depth = p.count('/')
         up = '../' * depth
