@@ -1,7 +1,7 @@
 """GrowCallback's fiddly guarantees (nbs/10_grow.ipynb): migrated moments, new-only training, lr multiplier, wd, atomic failure."""
 import pytest, torch, torch.nn as nn
 from fastai.basics import Learner, Callback, set_seed
-from fastai.callback.all import *
+import fastai.callback.schedule
 from growlearn.core import quiet, module_names, rebuild_optimizer
 from growlearn.data import digits_dls
 from growlearn.models import seed_cnn
@@ -17,9 +17,9 @@ def _step(**kw): return GrowthStep('deepen', at=1, after='relu2', act=nn.ReLU, *
 class Snap(Callback):
     "Keep a copy of every parameter at the end of epoch 0 (after GrowCallback has grown)"
     order = 70
-    def __init__(self): self.snap = {}
+    def __init__(self): self.saved = {}
     def after_epoch(self):
-        if self.epoch == 0: self.snap = {n: p.detach().clone() for n, p in self.model.named_parameters()}
+        if self.epoch == 0: self.saved = {n: p.detach().clone() for n, p in self.model.named_parameters()}
 
 def test_widen_migrates_moments(dls):
     set_seed(0)
@@ -37,7 +37,7 @@ def test_new_only_epochs_freezes_old_tensors(dls):
     learn, snap = _learner(dls), Snap()
     learn.fit(2, 1e-3, cbs=[GrowCallback([_step()], new_only_epochs=1), snap])
     for n, p in learn.model.named_parameters():
-        assert torch.equal(p, snap.snap[n]) != n.startswith('relu2_1'), n
+        assert torch.equal(p, snap.saved[n]) != n.startswith('relu2_1'), n
     assert all(p.requires_grad for p in learn.model.parameters())   # unfrozen afterwards
 
 def test_new_lr_mult_zero_keeps_new_tensors(dls):
@@ -45,7 +45,7 @@ def test_new_lr_mult_zero_keeps_new_tensors(dls):
     learn, snap = _learner(dls), Snap()
     learn.fit(2, 1e-3, cbs=[GrowCallback([_step()], new_lr_mult=0.), snap])
     for n, p in learn.model.named_parameters():
-        assert torch.equal(p, snap.snap[n]) == n.startswith('relu2_1'), n
+        assert torch.equal(p, snap.saved[n]) == n.startswith('relu2_1'), n
 
 @pytest.mark.parametrize('wd_new', [False, True])
 def test_new_weights_not_decayed_by_default(dls, wd_new):
@@ -54,15 +54,21 @@ def test_new_weights_not_decayed_by_default(dls, wd_new):
     assert learn.opt.state[get_module(learn.model, 'relu2_1.0').weight].get('do_wd', True) == wd_new
     assert learn.opt.state[learn.model.d1.weight].get('do_wd', True)
 
+class OptSnap(Callback):
+    "Copy the optimizer state at the end of each epoch, before GrowCallback (order 65) acts"
+    order = 60
+    def after_epoch(self):
+        self.opt_ = self.learn.opt
+        self.state = {id(p): {k: v.clone() for k, v in st.items() if isinstance(v, torch.Tensor)} for p, st in self.learn.opt.state.items()}
+
 def test_failed_check_leaves_model_and_optimizer(dls):
     learn = _learner(dls); learn.fit(1, 1e-3)
-    opt, names = learn.opt, module_names(learn.model)
-    state = {id(p): {k: v.clone() for k, v in st.items() if isinstance(v, torch.Tensor)} for p, st in opt.state.items()}
+    names, snap = module_names(learn.model), OptSnap()
     with pytest.raises(RuntimeError, match='undone'):
-        learn.fit(1, 0., cbs=GrowCallback([_step()], tol=-1.))
-    assert learn.opt is opt and module_names(learn.model) == names
+        learn.fit(1, 1e-3, cbs=[GrowCallback([_step()], tol=-1.), snap])
+    assert learn.opt is snap.opt_ and module_names(learn.model) == names
     for p in learn.model.parameters():
-        for k, v in state[id(p)].items(): assert torch.equal(opt.state[p][k], v)
+        for k, v in snap.state[id(p)].items(): assert torch.equal(learn.opt.state[p][k], v)
 
 def test_plateau_and_fraction_steps(dls):
     set_seed(0)
@@ -72,5 +78,6 @@ def test_plateau_and_fraction_steps(dls):
     learn.fit(3, 1e-3, cbs=GrowCallback(plan, patience=1, min_delta=10.))   # min_delta=10: every epoch is a plateau
     ops = [e['op'] for e in learn.growth_log]
     assert ops == ['widen', 'deepen'], ops
-    assert learn.growth_log[1]['epoch'] == 0 and learn.growth_log[0]['epoch'] == 1
+    w, d = learn.growth_log   # widen mid-epoch 1 (50 %), deepen at the end of epoch 1 (first non-improving epoch)
+    assert (w['epoch'], d['epoch']) == (1, 1) and w['iter'] < d['iter']
     assert all(e['max_abs_diff'] <= 1e-5 for e in learn.growth_log)
