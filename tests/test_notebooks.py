@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev.test import test_nb as run_nb   # renamed: pytest would collect `test_nb` itself
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '_proc' not in p.parts and '.ipynb_checkpoints' not in p.parts)
@@ -17,7 +17,7 @@ def test_notebook(nb):
     cfg = get_config(ROOT)
     skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags or [])
     force = os.environ.get('GROWLEARN_TEST_FLAGS', '').split()
-    ok, secs = test_nb(nb, skip_flags=skip, force_flags=force, basepath=ROOT, showerr=True)
+    ok, secs = run_nb(nb, skip_flags=skip, force_flags=force, basepath=ROOT, showerr=True)
     assert ok, f"{nb.name} failed (traceback above)"
 
 def test_found_notebooks():
