@@ -11,8 +11,11 @@ def test_bench_quick(tmp_path):
     exe = Path(sys.executable).parent/'growlearn'
     r = subprocess.run([str(exe), 'bench', '--quick', '--out', str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    for n in names:
-        rec = json.loads((tmp_path/f'{n}.json').read_text())
+    files = sorted(tmp_path.glob('*.json'))
+    for n in names:   # each benchmark wrote a record named after it (`<name>.json` or `<name>_<variant>.json`)
+        assert any(f.stem == n or f.stem.startswith(n + '_') for f in files), (n, [f.name for f in files])
+    for f in files:
+        n, rec = f.stem, json.loads(f.read_text())
         assert KEYS <= set(rec), (n, KEYS - set(rec))
         assert rec['results'], n
         for arm, v in rec['results'].items():
