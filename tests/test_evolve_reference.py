@@ -10,64 +10,9 @@ import torch, torch.nn as nn
 from growlearn.evolve import EvolvingLayer, OPS, CONST
 
 
-class NaiveOp(nn.Module):
-    "One op of the seed: `fn(p1, p2)` where `p` is an int column of the growing `x` or a trainable scalar"
-    def __init__(self, fn, p1, p2, mu, sd):
-        super().__init__()
-        self.fn, self.mu, self.sd = fn, mu, sd
-        self.p1 = p1 if isinstance(p1, int) else nn.Parameter(torch.as_tensor(p1).clone())
-        self.p2 = p2 if isinstance(p2, int) else nn.Parameter(torch.as_tensor(p2).clone())
-
-    def forward(self, x):
-        p1 = x[..., self.p1] if isinstance(self.p1, int) else self.p1 * torch.ones_like(x[..., 0])
-        p2 = x[..., self.p2] if isinstance(self.p2, int) else self.p2 * torch.ones_like(x[..., 0])
-        return (self.fn(p1, p2) - self.mu) / self.sd
-
-
-class NaiveEvLayer(nn.Module):
-    "The seed's `EvLayer`: ops evaluated one by one, each output appended to `x`, then a `Linear` over all columns"
-    def __init__(self, layer: EvolvingLayer):
-        super().__init__()
-        n_in = layer.in_features
-        lv = layer.slot_levels()
-        self.order = sorted(lv, key=lambda s: (lv[s], s))            # a topological order of the active slots
-        col = {s: n_in + i for i, s in enumerate(self.order)}
-        ops = []
-        for s in self.order:
-            ps = []
-            for j, v in enumerate(layer.src[s].tolist()):
-                ps.append(layer.const[s, j].detach() if v == CONST else (v if v < n_in else col[v - n_in]))
-            ops.append(NaiveOp(OPS[layer.ops[int(layer.kind[s])]][0], *ps, layer.mu[s].item(), layer.sd[s].item()))
-        self.ops = nn.ModuleList(ops)
-        self.cols = list(range(n_in)) + [n_in + s for s in self.order]
-        self.out = nn.Linear(len(self.cols), layer.out_features).to(layer.out.weight.dtype)
-        with torch.no_grad():
-            self.out.weight.copy_(layer.out.weight[:, self.cols]); self.out.bias.copy_(layer.out.bias)
-
-    def forward(self, x):
-        for op in self.ops: x = torch.cat([x, op(x)[..., None]], dim=-1)
-        return self.out(x)
-
-
-def random_layer(i):
-    "A random float64 graph: several grow/prune rounds so that slot order is not topological"
-    rng = random.Random(i)
-    n_in, n_out, S = rng.randint(1, 5), rng.randint(1, 3), rng.randint(4, 24)
-    ops = tuple(rng.sample(list(OPS), rng.randint(1, len(OPS))))
-    lay = EvolvingLayer(n_in, n_out, max_ops=S, ops=ops, seed=i).double()
-    gen = torch.Generator().manual_seed(i)
-    xb = torch.randn(64, n_in, generator=gen, dtype=torch.float64)
-    for _ in range(rng.randint(1, 4)):
-        if lay.n_free(): lay.grow(rng.randint(1, lay.n_free()), xb)
-        with torch.no_grad(): lay.out.weight.normal_(generator=gen)
-        k = len(lay.prunable(0))
-        if k and rng.random() < 0.7: lay.prune(rng.randint(1, k), xb, min_age=0)
-    if lay.n_free(): lay.grow(rng.randint(1, lay.n_free()), xb)
-    with torch.no_grad():
-        lay.out.weight.normal_(generator=gen)
-        lay.out.weight[:, n_in:] *= lay.active.double()         # inactive slots keep zero columns
-        lay.const.uniform_(0.5, 1.5, generator=gen)
-    return lay, torch.randn(32, n_in, generator=gen, dtype=torch.float64)
+# the reference lives once, in the benchmark module (`nbs/experiments/evolve_bench.ipynb`), where it is documented
+from growlearn.experiments.evolve_bench import NaiveOp, NaiveEvLayer
+from growlearn.experiments.evolve_bench import random_graph as random_layer   # float64 graphs after grow/prune rounds
 
 
 def grads_vs_reference(lay, x):
