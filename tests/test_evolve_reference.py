@@ -5,13 +5,12 @@ the seed's `EvLayer.forward`; the fixes: index 0 is an index (`isinstance(p, int
 real tensors, and normalisation is the layer's fixed affine map `(op(a, b) - mu) / sd` instead of `F.normalize`
 over the batch.
 """
-import random
 import torch, torch.nn as nn
-from growlearn.evolve import EvolvingLayer, OPS, CONST
+from growlearn.evolve import EvolvingLayer
 
 
 # the reference lives once, in the benchmark module (`nbs/experiments/evolve_bench.ipynb`), where it is documented
-from growlearn.experiments.evolve_bench import NaiveOp, NaiveEvLayer
+from growlearn.experiments.evolve_bench import NaiveEvLayer
 from growlearn.experiments.evolve_bench import random_graph as random_layer   # float64 graphs after grow/prune rounds
 
 
