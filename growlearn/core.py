@@ -8,14 +8,19 @@ Docs: https://growlearn.github.io/growlearn/core.html.md"""
 from __future__ import annotations
 import difflib, warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 import torch, torch.nn as nn
+from fastai.callback.core import Callback
 from fastcore.foundation import L
 from fastai.optimizer import OptimWrapper
 from fastai.callback.hook import HookCallback
 from fastai.layers import flatten_model
 
 # %% auto #0
-__all__ = ['module_names', 'get_module', 'set_module', 'insert_after', 'quiet', 'max_abs_diff', 'rebuild_optimizer']
+__all__ = ['module_names', 'get_module', 'set_module', 'insert_after', 'quiet', 'eval_mode', 'apply_model', 'observe',
+           'output_tensors', 'record_outputs', 'outputs_diff', 'dtype_rtol', 'max_abs_diff', 'opt_state',
+           'migrate_state', 'groups_after_change', 'rebuild_optimizer', 'fit_kind', 'FitAware', 'snapshot',
+           'snapshot_diff', 'finite_rows']
 
 # %% ../nbs/00_core.ipynb #6bb734bf
 def module_names(model:nn.Module) -> list[str]:
@@ -89,35 +94,81 @@ def quiet(learn, log:bool=False):
     if not log: learn.logger = lambda *a, **k: None
     return learn
 
-# %% ../nbs/00_core.ipynb #052a570c
-def _outputs(out):
-    "Flatten a model output (tensor, tuple, list, dict) into a list of tensors"
+# %% ../nbs/00_core.ipynb #5a0ace57
+@contextmanager
+def eval_mode(*models:nn.Module, train:bool=False):
+    "Put every module of `models` in `eval()` (or `train()`) mode inside the block; each module's own flag is restored after"
+    flags = [(m, m.training) for mdl in models for m in mdl.modules()]
+    try:
+        for mdl in models: mdl.train(train)
+        yield
+    finally:
+        for m, t in flags: m.training = t
+
+def apply_model(model:nn.Module, xb):
+    "Call `model` on batch `xb`: a tensor, or a tuple/list of inputs (fastai's `learn.xb`)"
+    return model(*xb) if isinstance(xb, (tuple, list)) else model(xb)
+
+# %% ../nbs/00_core.ipynb #87c3b6a9
+@contextmanager
+def observe(modules:dict, fn):
+    "Inside the block, call `fn(name, module, inputs, output)` after every forward call of `modules` (name → module); outputs are never replaced"
+    def hook(name):
+        def _look(m, i, o): fn(name, m, i, o)      # returns None: the output passes on unchanged
+        return _look
+    handles = []
+    try:
+        for n, m in modules.items(): handles.append(m.register_forward_hook(hook(n)))
+        yield
+    finally:
+        for h in handles: h.remove()
+
+# %% ../nbs/00_core.ipynb #ba61f57c
+def output_tensors(out) -> list:
+    "Flatten a model output (tensor, tuple, list, dict, `PackedSequence`; `None`s skipped) into a list of tensors"
     if isinstance(out, torch.Tensor): return [out]
+    if out is None: return []
+    if isinstance(out, nn.utils.rnn.PackedSequence): return [out.data]
     if isinstance(out, dict): out = list(out.values())
-    return [t for o in out for t in _outputs(o)]
+    if isinstance(out, (tuple, list)): return [t for o in out for t in output_tensors(o)]
+    raise TypeError(f"can't read a model output of type {type(out).__name__}: expected tensors, or tuples, lists or dicts of them")
+
+@contextmanager
+def record_outputs(model:nn.Module, names):
+    "Inside the block, keep detached copies of the outputs of the modules `names` of `model`: a list per name, one entry per call"
+    rec = {n: [] for n in names}
+    mods = {n: get_module(model, n) for n in names}
+    with observe(mods, lambda n, m, i, o: rec[n].append([t.detach().clone() for t in output_tensors(o)])): yield rec
+
+# %% ../nbs/00_core.ipynb #052a570c
+def outputs_diff(a:list, b:list) -> tuple[float, float]:
+    "Largest |Δ| between two lists of output tensors: absolute, and relative to the largest |value| in `a`"
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        raise ValueError(f"outputs differ in structure: {[tuple(x.shape) for x in a]} vs {[tuple(y.shape) for y in b]}")
+    d = max((float((x.double() - y.double()).abs().max()) if x.numel() else 0. for x, y in zip(a, b)), default=0.)
+    scale = max((float(x.double().abs().max()) if x.numel() else 0. for x in a), default=0.)
+    return d, (d / scale if scale > 0 else (0. if d == 0 else float('inf')))
+
+def dtype_rtol(dtype=torch.float32, ulps:int=64) -> float:
+    "A relative tolerance of `ulps` units of `dtype`'s machine epsilon: room for sums taken in another order"
+    return ulps * torch.finfo(dtype).eps
 
 def max_abs_diff(model_a:nn.Module, model_b:nn.Module, xb, mode:str='eval') -> float:
     "Largest |Δ| between the outputs of `model_a` and `model_b` on batch `xb`, in `eval()` (or `train()`) mode"
     if mode not in ('eval', 'train'): raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
-    flags = [(m, m.training) for mdl in (model_a, model_b) for m in mdl.modules()]
-    try:
-        outs = []
-        for mdl in (model_a, model_b):
-            mdl.train(mode == 'train')
-            with torch.no_grad(): outs.append(_outputs(mdl(*xb) if isinstance(xb, (tuple, list)) else mdl(xb)))
-    finally:
-        for m, t in flags: m.training = t
-    a, b = outs
-    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
-        raise ValueError(f"outputs differ in structure: {[tuple(x.shape) for x in a]} vs {[tuple(y.shape) for y in b]}")
-    return max((float((x.double() - y.double()).abs().max()) if x.numel() else 0.) for x, y in zip(a, b))
+    outs = []
+    for mdl in (model_a, model_b):
+        with eval_mode(mdl, train=mode == 'train'), torch.no_grad(): outs.append(output_tensors(apply_model(mdl, xb)))
+    return outputs_diff(*outs)[0]
 
-# %% ../nbs/00_core.ipynb #702f883f
-def _opt_state(opt):
-    "The per-parameter state dict of a fastai `Optimizer` or `OptimWrapper`"
+# %% ../nbs/00_core.ipynb #ee1f7253
+def opt_state(opt) -> dict:
+    "The per-parameter state of a PyTorch optimizer, a fastai `Optimizer` or an `OptimWrapper` (`{}` for `None`)"
+    if opt is None: return {}
     return opt.opt.state if isinstance(opt, OptimWrapper) else opt.state
 
-def _migrate_state(state, old_p, new_p, fn):
+def migrate_state(state:dict, old_p, new_p, fn) -> dict:
+    "Optimizer `state` of `old_p` made for `new_p`: `fn` applied to every tensor shaped like `old_p`, other tensors cloned"
     res = {}
     for k, v in state.items():
         if isinstance(v, torch.Tensor) and v.shape == old_p.shape:
@@ -128,8 +179,21 @@ def _migrate_state(state, old_p, new_p, fn):
         res[k] = v
     return res
 
-# %% ../nbs/00_core.ipynb #ee1f7253
-def _rehook(learn, old_params):
+# %% ../nbs/00_core.ipynb #a7223570
+def groups_after_change(model:nn.Module, old_groups, migrate:dict|None=None) -> list:
+    "Parameter groups for `model`: old parameters keep their group, replacements (`migrate`) take the replaced one's, new ones join the group of the parameter before them"
+    group = {id(p): gi for gi, pg in enumerate(old_groups) for p in pg}
+    group.update({id(n): group[id(o)] for n, (o, _) in (migrate or {}).items() if id(o) in group})
+    res, last, pending = [[] for _ in old_groups], None, []
+    for p in dict.fromkeys(model.parameters()):
+        g = group.get(id(p), last)
+        if g is None: pending.append(p); continue      # new, with no known parameter before it yet
+        res[g] += pending + [p]; pending, last = [], g
+    if pending: res[0 if last is None else last] += pending
+    return res
+
+# %% ../nbs/00_core.ipynb #9156ebca
+def _rehook(learn, old_ids):
     "Point `HookCallback`s at the current model's modules and re-register their hooks"
     live = {id(m) for m in learn.model.modules()}
     for cb in learn.cbs:
@@ -138,50 +202,143 @@ def _rehook(learn, old_params):
         cb._remove()
         cands = [m for m in flatten_model(learn.model) if cb.include_paramless or any(True for _ in m.parameters())]
         kept = [m for m in cb.modules if id(m) in live]
-        old_mods = [m for m in cands if all(id(p) in old_params for p in m.parameters())]
+        old_mods = [m for m in cands if all(id(p) in old_ids for p in m.parameters())]
         watched_all = all(any(m is k for k in kept) for m in old_mods)
-        cb.modules = cands if watched_all else kept
+        object.__setattr__(cb, 'modules', cands if watched_all else kept)   # not `cb.modules =`: fastai warns of shadowing `learn.modules`
         if had_hooks and cb.every is None: cb._register()
 
-# %% ../nbs/00_core.ipynb #a7223570
+@contextmanager
+def _splitter(learn, groups):
+    "Make `learn.create_opt` use `groups` instead of asking the splitter"
+    split = learn.splitter
+    learn.splitter = lambda m: groups
+    try: yield
+    finally: learn.splitter = split
+
+# %% ../nbs/00_core.ipynb #423bb043
+def _carry_state(old, new, migrate, no_wd, reset):
+    "Hyper-parameters per group, and per-parameter state, from optimizer `old` to `new`"
+    for k in old.hypers[0]: new.set_hyper(k, [h[k] for h in old.hypers])
+    old_st, new_st = opt_state(old), opt_state(new)
+    old_ids, no_wd, reset = {id(p) for pg in old.param_lists for p in pg}, {id(p) for p in no_wd}, {id(p) for p in reset}
+    for p in (p for pg in new.param_lists for p in pg):
+        st = dict(new_st[p]) if p in new_st else {}
+        if id(p) in reset: pass
+        elif id(p) in old_ids and p in old_st:
+            st = {**st, **old_st[p]} if not isinstance(new, OptimWrapper) else old_st[p]
+        elif p in migrate and migrate[p][0] in old_st: st = {**st, **migrate_state(old_st[migrate[p][0]], migrate[p][0], p, migrate[p][1])}
+        if id(p) in no_wd: st['do_wd'] = False
+        if st: new_st[p] = st
+
+def _carry_freeze(old, new, migrate):
+    "Keep `old`'s `frozen_idx`; freeze new parameters of frozen groups, and replacements of frozen parameters"
+    fi, old_ids, st = getattr(old, 'frozen_idx', 0), {id(p) for pg in old.param_lists for p in pg}, opt_state(new)
+    if hasattr(new, 'frozen_idx'): new.frozen_idx = fi
+    for gi, pg in enumerate(new.param_lists):
+        for p in pg:
+            if id(p) in old_ids: continue
+            if p in migrate: p.requires_grad_(migrate[p][0].requires_grad)
+            elif gi < fi: p.requires_grad_(bool(p in st and st[p].get('force_train', False)))
+
+# %% ../nbs/00_core.ipynb #ddb6beea
 def rebuild_optimizer(learn, migrate:dict|None=None, no_wd=(), reset=()):
-    "Rebuild `learn.opt` for the current `learn.model`, carrying over hyper-parameters and per-parameter state"
+    "Rebuild `learn.opt` for the current `learn.model`, keeping parameter groups, hyper-parameters, freeze state and per-parameter state"
     old = learn.opt
     if old is None:
         learn.create_opt(); return learn.opt
     if not callable(learn.opt_func) or isinstance(learn.opt_func, OptimWrapper):
         raise TypeError("rebuild_optimizer needs `opt_func` to be a function that builds an optimizer "
                         "(e.g. `Adam` or `partial(OptimWrapper, opt=torch.optim.AdamW)`), not an already built optimizer")
-    migrate, reset = migrate or {}, {id(p) for p in reset}
-    old_state, old_hypers = _opt_state(old), [dict(h) for h in old.hypers]
-    old_params = {id(p): p for pg in old.param_lists for p in pg}
-    frozen_idx = getattr(old, 'frozen_idx', 0)
+    migrate = migrate or {}
+    groups = groups_after_change(learn.model, old.param_lists, migrate)
     learn.opt = None
     try:
-        learn.create_opt()
-        new = learn.opt
-        if len(new.param_lists) != len(old_hypers):
-            raise ValueError(f"the splitter now gives {len(new.param_lists)} parameter groups, the optimizer had {len(old_hypers)}: "
-                             "new parameters must join existing groups so the schedule's per-group values still line up")
-        for k in old_hypers[0]:
-            new.set_hyper(k, [h[k] for h in old_hypers])
-        new_state = _opt_state(new)
-        no_wd_ids = {id(p) for p in no_wd}
-        for gi, pg in enumerate(new.param_lists):
-            for p in pg:
-                st = dict(new_state[p]) if p in new_state else {}
-                if id(p) in reset: pass
-                elif id(p) in old_params and p in old_state:
-                    st = {**st, **old_state[p]} if not isinstance(new, OptimWrapper) else old_state[p]
-                elif p in migrate:
-                    op, fn = migrate[p]
-                    if op in old_state: st = {**st, **_migrate_state(old_state[op], op, p, fn)}
-                if id(p) in no_wd_ids: st['do_wd'] = False
-                if st: new_state[p] = st
-                if id(p) not in old_params and gi < frozen_idx and not st.get('force_train', False): p.requires_grad_(False)
-        if hasattr(new, 'frozen_idx'): new.frozen_idx = frozen_idx
+        with _splitter(learn, groups): learn.create_opt()
+        _carry_state(old, learn.opt, migrate, no_wd, reset)
+        _carry_freeze(old, learn.opt, migrate)
     except Exception:
         learn.opt = old
         raise
-    _rehook(learn, old_params)
+    _rehook(learn, {id(p) for pg in old.param_lists for p in pg})
     return learn.opt
+
+# %% ../nbs/00_core.ipynb #191c6d73
+def fit_kind(learn) -> str:
+    "What fired the current `before_fit`: 'lr_find', 'validate' (also `get_preds` and `predict`) or 'fit'"
+    if hasattr(learn, 'lr_finder'): return 'lr_find'
+    lock = getattr(learn, 'lock', None)
+    if lock is not None and lock.locked(): return 'validate'
+    return 'fit'
+
+class FitAware(Callback):
+    "A `Callback` whose events run only inside the kinds of fit in `run_in` (default: a real `fit`, not `lr_find`, `validate` or `get_preds`)"
+    run_in = ('fit',)
+    def __call__(self, event_name):
+        kinds = self.__dict__.setdefault('_fit_kinds', [])
+        if event_name == 'before_fit': kinds.append(fit_kind(self.learn))
+        active = bool(kinds) and kinds[-1] in self.run_in
+        try: return super().__call__(event_name) if active else None
+        finally:
+            if event_name == 'after_fit' and kinds: kinds.pop()
+
+    @property
+    def kind(self):
+        "The kind of the fit in progress ('fit', 'lr_find', 'validate'), `None` outside one"
+        ks = self.__dict__.get('_fit_kinds')
+        return ks[-1] if ks else None
+
+# %% ../nbs/00_core.ipynb #e2f4e4d1
+def _same_bits(a, b):
+    if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device: return False
+    return torch.equal(a, b) or bool(((a == b) | (a != a) & (b != b)).all())
+
+def _hooks(m):
+    return tuple(len(getattr(m, k)) for k in ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks', '_backward_pre_hooks'))
+
+def _opt_snapshot(opt):
+    if opt is None: return {}
+    st = opt_state(opt)
+    return {'groups': [[id(p) for p in pg] for pg in opt.param_lists], 'hypers': [dict(h) for h in opt.hypers],
+            'state': {id(p): {k: (v.detach().clone() if torch.is_tensor(v) else v) for k, v in st[p].items()}
+                      for pg in opt.param_lists for p in pg if p in st}}
+
+def snapshot(model:nn.Module, opt=None) -> dict:
+    "Copy what a refused operation must leave as it was: modules, tensors (objects and bits), flags, hooks, optimizer"
+    return {'modules': [(n, type(m).__name__, id(m)) for n, m in model.named_modules()],
+            'tensors': {k: (id(v), v.detach().clone()) for k, v in model.state_dict(keep_vars=True).items()},
+            'training': {n: m.training for n, m in model.named_modules()},
+            'hooks': {n: _hooks(m) for n, m in model.named_modules()},
+            'requires_grad': {n: p.requires_grad for n, p in model.named_parameters()},
+            'opt': _opt_snapshot(opt)}
+
+# %% ../nbs/00_core.ipynb #dbab546b
+def _diff_dicts(a, b, what):
+    keys = list(dict.fromkeys(list(a) + list(b)))
+    return [f"{what} {k!r}" for k in keys if k not in a or k not in b or not _equal(a[k], b[k])]
+
+def _equal(x, y):
+    if torch.is_tensor(x) or torch.is_tensor(y): return torch.is_tensor(x) and torch.is_tensor(y) and _same_bits(x, y)
+    if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
+        return len(x) == len(y) and all(_equal(u, v) for u, v in zip(x, y))
+    if isinstance(x, dict) and isinstance(y, dict): return not _diff_dicts(x, y, '')
+    return x == y
+
+def snapshot_diff(a:dict, b:dict) -> list:
+    "What differs between two `snapshot`s, as a list of short descriptions (empty: nothing changed)"
+    res = [] if a['modules'] == b['modules'] else ['module tree']
+    res += _diff_dicts(a['tensors'], b['tensors'], 'tensor') + _diff_dicts(a['hooks'], b['hooks'], 'hooks of')
+    res += _diff_dicts(a['training'], b['training'], 'training flag of')
+    res += _diff_dicts(a['requires_grad'], b['requires_grad'], 'requires_grad of')
+    res += _diff_dicts(a['opt'], b['opt'], 'optimizer')
+    return res
+
+# %% ../nbs/00_core.ipynb #3cd2c85b
+def finite_rows(*tensors) -> torch.Tensor:
+    "Boolean mask over the first dimension: rows where every tensor in `tensors` is finite"
+    ok = None
+    for t in tensors:
+        if not torch.is_tensor(t) or not t.is_floating_point(): continue
+        r = torch.isfinite(t.reshape(t.shape[0], -1)).all(1) if t.dim() else torch.isfinite(t).reshape(1)
+        ok = r if ok is None else ok & r
+    if ok is None: raise TypeError("finite_rows needs at least one floating-point tensor")
+    return ok
