@@ -56,8 +56,8 @@ def git_commit(path='.') -> str:
     except Exception: return 'unknown'
 
 def results_dir(out_dir=None) -> Path:
-    "Where results go: `out_dir`, else `$GROWLEARN_RESULTS`, else `./results`"
-    p = Path(out_dir or os.environ.get('GROWLEARN_RESULTS', 'results'))
+    "Where results go: `out_dir`, else `$GROWLEARN_RESULTS`, else `growlearn_out/bench` (beside the demo's `growlearn_out/demo`)"
+    p = Path(out_dir or os.environ.get('GROWLEARN_RESULTS') or 'growlearn_out/bench')
     p.mkdir(parents=True, exist_ok=True)
     return p
 

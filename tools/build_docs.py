@@ -135,6 +135,7 @@ class Page:
                 continue
             if t not in ('display_data', 'execute_result'): continue
             d = o.get('data', {})
+            if any('<progress' in _text(v) for k, v in d.items() if k.startswith('text/')): continue   # a progress bar
             if 'image/png' in d:
                 name = f"{PurePosixPath(self.page).stem}_files/cell{idx}_{j}.png"
                 dest = str(PurePosixPath(self.page).parent/name).lstrip('./')
@@ -147,7 +148,7 @@ class Page:
                 res.append(self.markdown(_show_doc(md) if '[source](' in md and re.search(r'^#{2,4}\s', md, re.M) else md))
             elif 'text/html' in d:
                 h = _text(d['text/html'])
-                if '<progress' in h or not h.strip(): continue
+                if not h.strip(): continue
                 res.append(f'<div class="gl-output-html" markdown="0">\n{h.strip()}\n</div>')
             elif 'text/plain' in d:
                 s = _text(d['text/plain'])
