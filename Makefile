@@ -48,12 +48,11 @@ test-fast: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 ## docs: the site in _docs/ — nbdev-docs where Quarto is on PATH, else MkDocs Material over _proc/ (offline,
-## tools/build_docs.py), then the link checker (anchors included). Open _docs/index.html; search works from disk.
+## tools/build_docs.py) and the link checker (anchors included). Open _docs/index.html; search works from disk.
 docs: proc-docs
 	@if command -v quarto >/dev/null; then cd nbs && ../$(BIN)/nbdev-docs; \
 	else echo "== Quarto is not on PATH: building the site with MkDocs Material (tools/build_docs.py)"; \
-	     $(BIN)/python tools/build_docs.py; fi
-	@$(BIN)/python tools/check_site.py
+	     $(BIN)/python tools/build_docs.py && $(BIN)/python tools/check_site.py; fi
 
 ## docs, then headless Chromium (Debian: apt-get install -y chromium) checks three pages and the search;
 ## screenshots in growlearn_out/browser/

@@ -86,3 +86,27 @@ def test_in_a_browser(site, tmp_path):
     problems = bc.run(site, out)
     assert not problems, problems
     assert {'home.png', 'api.png', 'tutorial.png', 'search.png'} <= {p.name for p in out.glob('*.png')}
+
+def test_page_conversion(tmp_path, monkeypatch):
+    "A processed notebook becomes a page: front matter, unnested links, notebook and file links, show_doc, no stderr"
+    bd = _tool('build_docs')
+    proc = tmp_path/'_proc'; (proc/'tutorials').mkdir(parents=True)
+    md = lambda s: {'cell_type': 'markdown', 'metadata': {}, 'source': s}
+    nb = {'cells': [{'cell_type': 'raw', 'metadata': {}, 'source': "---\ntitle: A `tutorial`\ndescription: What it shows\noutput-file: tut.html\n---\n"},
+                    md('See [[`GrowCallback`](https://growlearn.github.io/growlearn/grow.html#growcallback)](../10_grow.ipynb#growcallback), '
+                       'the [figure](../../bench_results/grow.png) and $x^2$.'),
+                    {'cell_type': 'code', 'metadata': {}, 'execution_count': 1, 'source': '#| echo: false\nshow_doc(f)',
+                     'outputs': [{'output_type': 'stream', 'name': 'stderr', 'text': '/work/x.py:1: FutureWarning: no'},
+                                 {'output_type': 'execute_result', 'execution_count': 1, 'metadata': {}, 'data': {'text/markdown':
+                                  '---\n\n[source](https://github.com/x/y.py#L1){target="_blank" style="float:right"}\n\n### TensorPair.new_empty\n\n*Do it*'}}]}],
+          'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    (proc/'tutorials'/'t.ipynb').write_text(json.dumps(nb))
+    monkeypatch.setattr(bd, 'PROC', proc)
+    page = bd.Page('tutorials/t.ipynb', {'tutorials/t.ipynb': 'tutorials/tut.md', '10_grow.ipynb': 'grow.md'}, 'https://growlearn.github.io/growlearn')
+    txt = page.render()
+    assert page.page == 'tutorials/tut.md'
+    assert txt.startswith('---\ndescription: What it shows\ntitle: A tutorial\n---') and '# A `tutorial`' in txt
+    assert '[`GrowCallback`](../grow.md#growcallback)' in txt                      # nested link unwrapped, made local
+    assert '](../assets/files/bench_results/grow.png)' in txt and 'assets/files/bench_results/grow.png' in page.files
+    assert '### TensorPair.new_empty { #tensorpair.new_empty' in txt and '{ .gl-source }' in txt and 'target=' not in txt
+    assert 'show_doc' not in txt and 'FutureWarning' not in txt
