@@ -7,15 +7,17 @@ STAMP := $(VENV)/.growlearn-installed
 export PYTHONUNBUFFERED := 1
 export MPLBACKEND := Agg
 
-.PHONY: install demo test test-fast test-nbs test-py sync check-nbs proc-docs docs readme bench-quick clean
+.PHONY: install demo test test-fast test-nbs test-py sync check-nbs proc-docs docs docs-check readme bench-quick clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# The package asks for compatible ranges (pyproject.toml); our installs take the exact torch/torchvision of
+# constraints.txt (pip -c), so pip never downloads another torch.
 # pip's noise about this machine's local indexes ("Location ... is ignored") is filtered out
-$(STAMP): pyproject.toml | $(BIN)/python
-	@echo "== installing growlearn (editable) with pinned dependencies into $(VENV)"
-	set -o pipefail; $(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	@echo "== installing growlearn (editable) with its dev extras into $(VENV), torch pinned by constraints.txt"
+	set -o pipefail; $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,11 +47,17 @@ test: install sync check-nbs proc-docs
 test-fast: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
-## docs: nbdev-docs with Quarto when it is on PATH, else an offline HTML preview of _proc/ (nbconvert)
+## docs: the site in _docs/ — nbdev-docs where Quarto is on PATH, else MkDocs Material over _proc/ (offline,
+## tools/build_docs.py) and the link checker (anchors included). Open _docs/index.html; search works from disk.
 docs: proc-docs
 	@if command -v quarto >/dev/null; then cd nbs && ../$(BIN)/nbdev-docs; \
-	else echo "Quarto is not on PATH: building the offline FALLBACK preview with nbconvert (not the Quarto site)"; \
-	     $(BIN)/python tools/preview_docs.py; fi
+	else echo "== Quarto is not on PATH: building the site with MkDocs Material (tools/build_docs.py)"; \
+	     $(BIN)/python tools/build_docs.py && $(BIN)/python tools/check_site.py; fi
+
+## docs, then headless Chromium (Debian: apt-get install -y chromium) checks three pages and the search;
+## screenshots in growlearn_out/browser/
+docs-check: docs
+	$(BIN)/python tools/browser_check.py
 
 ## README.md from nbs/index.ipynb (nbdev-readme needs Quarto; this uses nbconvert)
 readme: install
@@ -59,4 +67,4 @@ bench-quick: install
 	$(BIN)/growlearn bench --quick
 
 clean:
-	rm -rf _proc _docs _preview results growlearn_out .pytest_cache
+	rm -rf _proc _docs _docs_src results growlearn_out .pytest_cache

@@ -13,7 +13,7 @@ import torch
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'summarize', 'compare', 'machine_info', 'git_commit', 'results_dir', 'write_result', 'format_table',
-           'register', 'run_experiment', 'cache_dir', 'pretrained_mnist_cnn']
+           'results_markdown', 'register', 'run_experiment', 'cache_dir', 'pretrained_mnist_cnn']
 
 # %% ../nbs/03_bench.ipynb #5bd28ae6
 def _t975(n):
@@ -56,8 +56,8 @@ def git_commit(path='.') -> str:
     except Exception: return 'unknown'
 
 def results_dir(out_dir=None) -> Path:
-    "Where results go: `out_dir`, else `$GROWLEARN_RESULTS`, else `./results`"
-    p = Path(out_dir or os.environ.get('GROWLEARN_RESULTS', 'results'))
+    "Where results go: `out_dir`, else `$GROWLEARN_RESULTS`, else `growlearn_out/bench` (beside the demo's `growlearn_out/demo`)"
+    p = Path(out_dir or os.environ.get('GROWLEARN_RESULTS') or 'growlearn_out/bench')
     p.mkdir(parents=True, exist_ok=True)
     return p
 
@@ -84,6 +84,30 @@ def format_table(rec:dict) -> str:
         ci = v.get('ci95')
         rows.append(f"{k:<{w}} {v['mean']:>+10.4g}  95% CI {'[%.3g, %.3g]' % tuple(ci) if ci else 'n/a (one seed)'}")
     return '\n'.join(rows)
+
+# %% ../nbs/03_bench.ipynb #1a214216
+def _num(x:float, digits:int) -> str:
+    return f"{x:.1e}" if 0 < abs(x) < 10**-digits else f"{x:.{digits}f}"
+
+def results_markdown(rows, folder='bench_results', header=('', 'mean ± std, or difference [95 % CI]'), digits:int=1,
+                     link_base:str|None=None) -> str:
+    "A Markdown table of `rows` `(label, record, key[, scale])`: an arm's mean ± std or a comparison's mean [95 % CI], seeds, record"
+    lines = [f"| {header[0]} | {header[1]} | seeds | record |", '|---|---|---|---|']
+    for row in rows:
+        label, name, key, scale = (tuple(row) + (1.,))[:4]
+        rec = json.loads((Path(folder)/f'{name}.json').read_text())
+        res, comps = rec.get('results', {}), rec.get('comparisons') or {}
+        if key in res:
+            v = res[key]; n = len(v['per_seed'])
+            val = _num(v['mean']*scale, digits) + (f" ± {_num(v['std']*scale, digits)}" if n > 1 else '')
+        elif key in comps:
+            c, n = comps[key], len(rec.get('seeds') or [])
+            ci = c.get('ci95')
+            val = f"{c['mean']*scale:+.{digits}f}" + (f" [{ci[0]*scale:+.{digits}f}, {ci[1]*scale:+.{digits}f}]" if ci else '')
+        else: raise KeyError(f"{name}.json has no arm or comparison {key!r}; arms: {list(res)}; comparisons: {list(comps)}")
+        ref = f"`{name}.json`" if link_base is None else f"[`{name}.json`]({link_base}/{name}.json)"
+        lines.append(f"| {label} | {val} | {n} | {ref} @ `{str(rec.get('commit') or 'unknown')[:7]}` |")
+    return '\n'.join(lines)
 
 # %% ../nbs/03_bench.ipynb #693fff43
 EXPERIMENTS = {}
@@ -112,7 +136,7 @@ def cache_dir() -> Path:
 
 def pretrained_mnist_cnn(root=None, epochs:int=1, lr:float=3e-3, bs:int=128, seed:int=0, verbose:bool=True):
     "`small_cnn` pre-trained on MNIST (cached under `cache_dir()`); its MNIST test accuracy is in `.pretrain_acc`"
-    from .models import small_cnn
+    from growlearn.models import small_cnn
     path = cache_dir()/f'small_cnn_mnist_e{epochs}_lr{lr:g}_bs{bs}_s{seed}.pth'
     model = small_cnn(10)
     if path.exists():
@@ -124,8 +148,8 @@ def pretrained_mnist_cnn(root=None, epochs:int=1, lr:float=3e-3, bs:int=128, see
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
     import fastai.callback.schedule
-    from .core import quiet
-    from .data import mnist_dls, heldout_tensors
+    from growlearn.core import quiet
+    from growlearn.data import mnist_dls, heldout_tensors
     set_seed(seed)
     learn = Learner(mnist_dls('mnist', bs=bs, root=root), model, metrics=accuracy)
     quiet(learn)

@@ -8,25 +8,26 @@ Docs: https://growlearn.github.io/growlearn/cli.html.md"""
 from __future__ import annotations
 import argparse, importlib, json, pkgutil, sys, time
 from pathlib import Path
+import numpy as np
 import torch, torch.nn as nn
 from fastprogress.fastprogress import progress_bar
+from . import __version__
 from .core import quiet
-from .data import digits_dls
+from .data import digits_dls, digits_tensors, subset_classes, per_class_idxs, tensor_dls
 from .models import small_cnn, body_head_splitter
 from .bench import EXPERIMENTS, run_experiment, format_table, results_dir
 
 # %% auto #0
-__all__ = ['ALL_ARMS', 'DEMO_ARMS', 'arm_scratch', 'arm_finetune', 'arm_linear_probe', 'arm_fastai_fine_tune', 'arm_gradmask',
-           'arm_grow', 'arm_evolve', 'pretrain_digits', 'run_demo', 'load_experiments', 'main']
+__all__ = ['ARMS', 'DEMO_ARMS', 'BASELINE', 'arm_finetune', 'arm_scratch', 'arm_linear_probe', 'arm_fastai_fine_tune',
+           'arm_gradmask', 'arm_grow', 'arm_evolve', 'demo_dls', 'pretrain_digits', 'takeaway', 'format_demo',
+           'plot_curves', 'plot_growth_effect', 'run_demo', 'load_experiments', 'main']
 
 # %% ../nbs/90_cli.ipynb #9770b54e
 def _learner(dls, model, **kw):
     from fastai.learner import Learner
     from fastai.metrics import accuracy
     import fastai.callback.schedule
-    l = Learner(dls, model, metrics=accuracy, splitter=body_head_splitter, **kw)
-    quiet(l)
-    return l
+    return quiet(Learner(dls, model, metrics=accuracy, splitter=body_head_splitter, **kw))
 
 def _transfer_model(pre, n_out):
     import copy
@@ -34,48 +35,57 @@ def _transfer_model(pre, n_out):
     m.head = nn.Linear(m.head.in_features, n_out)
     return m
 
-def arm_scratch(pre, dls, epochs, lr=3e-3):
-    "Same architecture, random init, one-cycle"
-    l = _learner(dls, small_cnn(len(dls.vocab) if hasattr(dls, 'vocab') else 5)); l.fit_one_cycle(epochs, lr); return l
+def _n_out(dls): return int(dls.train.dataset.y.max()) + 1
 
 def arm_finetune(pre, dls, epochs, lr=3e-3):
-    "Pre-trained body, new head, everything trained with one-cycle"
-    l = _learner(dls, _transfer_model(pre, 5)); l.fit_one_cycle(epochs, lr); return l
+    "pre-trained body, new head, everything trained with one-cycle"
+    l = _learner(dls, _transfer_model(pre, _n_out(dls))); l.fit_one_cycle(epochs, lr); return l
+
+def arm_scratch(pre, dls, epochs, lr=3e-3):
+    "the same network from random weights: what pre-training is worth"
+    l = _learner(dls, small_cnn(_n_out(dls))); l.fit_one_cycle(epochs, lr); return l
 
 def arm_linear_probe(pre, dls, epochs, lr=1e-2):
-    "Pre-trained body frozen (BatchNorm still trains, fastai's default), new head"
-    l = _learner(dls, _transfer_model(pre, 5)); l.freeze(); l.fit_one_cycle(epochs, lr); return l
+    "pre-trained body frozen (BatchNorm still trains, fastai's default), new head"
+    l = _learner(dls, _transfer_model(pre, _n_out(dls))); l.freeze(); l.fit_one_cycle(epochs, lr); return l
 
 def arm_fastai_fine_tune(pre, dls, epochs, lr=3e-3):
-    "fastai's `fine_tune` with its defaults (1 frozen epoch, then body at lr/100..lr)"
-    l = _learner(dls, _transfer_model(pre, 5)); l.fine_tune(epochs - 1, lr); return l
+    "fastai's `fine_tune` with its defaults (1 frozen epoch, then the body at lr/100..lr)"
+    l = _learner(dls, _transfer_model(pre, _n_out(dls))); l.fine_tune(epochs - 1, lr); return l
 
 def arm_gradmask(pre, dls, epochs, lr=3e-3, dl_pre=None):
-    "Fine-tune with `GradMaskCallback`: kernels whose activations match on digits 0–4 and 5–9 stay frozen"
+    "fine-tuning where the kernels whose activations match on digits 0–4 and 5–9 stay frozen (`GradMaskCallback`)"
     from growlearn.gradmask import GradMaskCallback
-    l = _learner(dls, _transfer_model(pre, 5), cbs=GradMaskCallback(dl_pre=dl_pre, quantile=0.5))
+    l = _learner(dls, _transfer_model(pre, _n_out(dls)), cbs=GradMaskCallback(dl_pre=dl_pre, quantile=0.5))
     l.fit_one_cycle(epochs, lr); return l
 
 def arm_grow(pre, dls, epochs, lr=3e-3):
-    "Fine-tune, deepening the body half-way (an identity conv block after `body.2`: function unchanged)"
+    "fine-tuning that deepens the body half-way: an identity conv block after `body.2` (`GrowCallback`)"
     from growlearn.grow import GrowCallback, GrowthStep
-    l = _learner(dls, _transfer_model(pre, 5), cbs=GrowCallback([GrowthStep('deepen', at=0.5, after='body.2')]))
+    l = _learner(dls, _transfer_model(pre, _n_out(dls)), cbs=GrowCallback([GrowthStep('deepen', at=0.5, after='body.2')]))
     l.fit_one_cycle(epochs, lr); return l
 
 def arm_evolve(pre, dls, epochs, lr=3e-3):
-    "Fine-tune with an `EvolvingLayer` head whose op graph is pruned and grown every 2 epochs"
+    "fine-tuning with a head of small ops whose graph is pruned and grown every 2 epochs (`EvolveCallback`)"
     from growlearn.evolve import EvolvingLayer, EvolveCallback
-    m = _transfer_model(pre, 5)
-    m.head = EvolvingLayer(m.head.in_features, 5, max_ops=16, seed=0)
+    m = _transfer_model(pre, _n_out(dls))
+    m.head = EvolvingLayer(m.head.in_features, _n_out(dls), max_ops=16, seed=0)
     l = _learner(dls, m, cbs=EvolveCallback(every=2, n_grow=2, n_prune=1, grow='gradient'))
     l.fit_one_cycle(epochs, lr); return l
 
-ALL_ARMS = {'fine-tune (one-cycle)': arm_finetune, 'GradMask': arm_gradmask, 'grow (deepen at 50%)': arm_grow,
-            'evolving head': arm_evolve, 'from scratch': arm_scratch, 'linear probe': arm_linear_probe,
-            'fastai fine_tune': arm_fastai_fine_tune}
-DEMO_ARMS = {k: ALL_ARMS[k] for k in list(ALL_ARMS)[:4]}   # the default demo: plain fine-tuning vs the three capabilities
+ARMS = {'finetune': arm_finetune, 'scratch': arm_scratch, 'gradmask': arm_gradmask, 'grow': arm_grow,
+        'evolve': arm_evolve, 'linear-probe': arm_linear_probe, 'fastai-fine-tune': arm_fastai_fine_tune}
+DEMO_ARMS = ('finetune', 'scratch', 'gradmask', 'grow', 'evolve')   # `growlearn demo` without `--arms`
+BASELINE = 'finetune'                                                # every other arm is compared with this one
 
 # %% ../nbs/90_cli.ipynb #231ed762
+def demo_dls(n_per_class:int=3, seed:int=0, size:int=16, bs:int=5):
+    "Digits 5–9 relabelled 0–4: `n_per_class` training images per class drawn with `seed`, all the others held out"
+    x, y = subset_classes(*digits_tensors(size), range(5, 10))
+    i = per_class_idxs(y, n_per_class, seed)
+    rest = torch.ones(len(y), dtype=torch.bool); rest[i] = False
+    return tensor_dls((x[i], y[i]), (x[rest], y[rest]), bs=min(bs, len(i)), valid_bs=1024)
+
 def pretrain_digits(epochs:int=6, lr:float=3e-3, seed:int=0, size:int=16):
     "`small_cnn` pre-trained on digits 0–4; returns (model, validation accuracy)"
     from fastai.torch_core import set_seed
@@ -84,63 +94,127 @@ def pretrain_digits(epochs:int=6, lr:float=3e-3, seed:int=0, size:int=16):
     l.fit_one_cycle(epochs, lr)
     return l.model, float(l.validate()[1])
 
-def _plot_extras(kept, out):
-    "The three pictures of the capabilities: masks, growth on the loss curve, the evolved topology"
+# %% ../nbs/90_cli.ipynb #b2912f19
+def takeaway(arm:str, comp:dict|None, n_seeds:int, base:str=BASELINE) -> str:
+    "One line on what `arm`'s paired difference to `base` (`comp`: mean and `ci95`, in points) supports"
+    what = ARMS[arm].__doc__ if arm in ARMS else arm
+    if comp is None: return f"{arm}: the reference, {what}"
+    m, ci = comp['mean'], comp.get('ci95')
+    if ci is None: return f"{arm}: {m:+.1f} points vs {base} on one seed: run more seeds to tell ({what})"
+    lo, hi = ci
+    ci_txt = f"95 % CI [{lo:+.1f}, {hi:+.1f}]"
+    if lo > 0: verdict = f"better than {base} by {m:.1f} points ({ci_txt})"
+    elif hi < 0: verdict = f"worse than {base} by {-m:.1f} points ({ci_txt})"
+    else: verdict = f"no difference from {base} measurable with {n_seeds} seeds ({m:+.1f} points, {ci_txt})"
+    return f"{arm}: {verdict}; {what}"
+
+def format_demo(rec:dict) -> str:
+    "The demo's table (accuracy %, difference to the baseline) and its takeaways, as text"
+    base, n = rec['baseline'], len(rec['config']['seeds'])
+    w = max(len(k) for k in rec['results']) + 2
+    rows = [f"{'arm':<{w}}{'accuracy %':>14}   {'vs ' + base + ', points (95 % CI)':<34}"]
+    for k, v in rec['results'].items():
+        c = rec['comparisons'].get(k)
+        diff = '' if c is None else f"{c['mean']:+6.1f}" + (f"  [{c['ci95'][0]:+.1f}, {c['ci95'][1]:+.1f}]" if c.get('ci95') else '')
+        rows.append(f"{k:<{w}}{v['mean']:>8.1f} ± {v['std']:<4.1f}   {diff}")
+    return '\n'.join(rows + ['', 'takeaways:'] + ['  ' + t for t in rec['takeaways']])
+
+# %% ../nbs/90_cli.ipynb #cb85b94c
+def _band(ax, xs, runs, label, **kw):
+    a = np.array(runs) * 100
+    line, = ax.plot(xs, a.mean(0), label=label, **kw)
+    ax.fill_between(xs, a.min(0), a.max(0), color=line.get_color(), alpha=.15, lw=0)
+
+def plot_curves(curves:dict, title:str='', ax=None):
+    "Test accuracy (%) after every epoch, per arm: mean over seeds (line) and range over seeds (band)"
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(7, 4))
+    for k, runs in curves.items(): _band(ax, range(1, len(runs[0]) + 1), runs, k)
+    ax.set_xlabel('epoch'); ax.set_ylabel('test accuracy %'); ax.set_ylim(0, 100); ax.set_title(title, fontsize=10)
+    ax.grid(alpha=.3); ax.legend(fontsize=8, loc='lower right')
+    return ax
+
+def plot_growth_effect(curves:dict, growth:dict, arm:str='grow', base:str=BASELINE, ax=None):
+    "The growing arm beside `base` (test accuracy per epoch, mean and range over seeds), the growth step marked"
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(7, 4))
+    xs = range(1, len(curves[base][0]) + 1)
+    _band(ax, xs, curves[base], base, color='C0'); _band(ax, xs, curves[arm], arm, color='C3')
+    ax.axvline(growth['epoch'], color='C3', ls='--', lw=1)
+    ax.text(growth['epoch'], 3, f" growth: {growth['op']} after {growth['after']}", color='C3', fontsize=8, va='bottom')
+    ax.set_title(f"same seeds and batches: the two arms coincide until growth; the growth step keeps the function "
+                 f"(max |Δ output| = {growth['max_abs_diff']:.1g}),\nwhat changes after it comes from training the deeper network", fontsize=8)
+    ax.set_xlabel('epoch'); ax.set_ylabel('test accuracy %'); ax.set_ylim(0, 100); ax.grid(alpha=.3); ax.legend(fontsize=8, loc='lower right')
+    return ax
+
+# %% ../nbs/90_cli.ipynb #973e38d9
+def _save(fig, path):
+    import matplotlib.pyplot as plt
+    fig.savefig(path, dpi=90, bbox_inches='tight'); plt.close(fig)
+    return path.name
+
+def _capability_pictures(kept, out):
+    "The masks GradMask froze and the op graph the evolving head ended with (first seed)"
     import matplotlib.pyplot as plt
     files = []
-    if 'GradMask' in kept:
-        kept['GradMask'].gradmask.show_masks(); plt.gcf().savefig(out/'demo_masks.png', dpi=90, bbox_inches='tight'); files.append('demo_masks.png')
-    for k, l in kept.items():
-        if getattr(l, 'growth_log', None):
-            from growlearn.grow import plot_growth
-            plot_growth(l); plt.gcf().savefig(out/'demo_growth.png', dpi=90, bbox_inches='tight'); files.append('demo_growth.png')
-        if getattr(l, 'evolve_log', None) is not None and hasattr(l.model, 'head') and hasattr(l.model.head, 'formulas'):
-            from growlearn.evolve import plot_topology
-            plot_topology(l.model.head); plt.gcf().savefig(out/'demo_topology.png', dpi=90, bbox_inches='tight'); files.append('demo_topology.png')
-    plt.close('all')
+    if 'gradmask' in kept:
+        kept['gradmask'].gradmask.show_masks(); files.append(_save(plt.gcf(), out/'demo_masks.png'))
+    if 'evolve' in kept and hasattr(kept['evolve'].model.head, 'formulas'):
+        from growlearn.evolve import plot_topology
+        plot_topology(kept['evolve'].model.head); files.append(_save(plt.gcf(), out/'demo_topology.png'))
     return files
 
-def run_demo(n_per_class:int=10, epochs:int=20, seeds=(0, 1, 2), out_dir='growlearn_out/demo', arms=None, size:int=16, verbose=True):
-    "Pre-train on digits 0–4, transfer few-shot to 5–9 with each arm and seed; print a table, save plots; return the results"
+def _growth_entry(l):
+    e = l.growth_log[0]
+    n = len(l.dls.train)
+    return {'epoch': e['iter'] / n, 'op': e['op'], 'after': e.get('after'), 'max_abs_diff': float(e.get('max_abs_diff', 0.))}
+
+def _summary(res, curves, growth, pre_acc, config, wall):
+    from growlearn.bench import summarize, compare
+    base = BASELINE if BASELINE in res else next(iter(res))
+    n = len(config['seeds'])
+    comps = {k: compare(v, res[base]) for k, v in res.items() if k != base}
+    return {'experiment': 'demo', 'baseline': base, 'results': {k: summarize(v) for k, v in res.items()},
+            'comparisons': comps, 'takeaways': [takeaway(k, comps.get(k), n, base) for k in res],
+            'curves': curves, 'growth': growth, 'pretrain_acc': pre_acc, 'config': config, 'wall_s': wall}
+
+def run_demo(n_per_class:int=3, epochs:int=12, seeds=(0, 1, 2, 3, 4), out_dir='growlearn_out/demo', arms=DEMO_ARMS,
+             size:int=16, verbose:bool=True, progress:bool|None=None) -> dict:
+    "Pre-train on digits 0–4, learn 5–9 from `n_per_class` images per class with each arm and seed; print, plot, return the results"
     import inspect
     from fastai.torch_core import set_seed
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    from growlearn.bench import summarize, compare
-    arms = arms or DEMO_ARMS
+    import matplotlib; matplotlib.use('Agg')
+    arms = list(arms); bad = [a for a in arms if a not in ARMS]
+    if bad: raise ValueError(f"unknown arm(s) {bad}; choose from {list(ARMS)}")
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     if verbose: print("stage 1/3: pre-training small_cnn on digits 0-4")
     pre, pre_acc = pretrain_digits(size=size)
     dl_pre = digits_dls(classes=range(5), size=size, bs=64).train
-    if verbose: print(f"  accuracy on held-out digits 0-4: {pre_acc:.3f}\nstage 2/3: few-shot transfer to digits 5-9, "
-                      f"{n_per_class} images per class, {epochs} epochs, seeds {list(seeds)}, {len(arms)} arms")
-    res, curves, files = {k: [] for k in arms}, {}, []
-    jobs = [(k, s) for s in seeds for k in arms]
-    for k, s in progress_bar(jobs, display=verbose):
-        dls = digits_dls(classes=range(5, 10), n_per_class=n_per_class, seed=s, size=size)
-        set_seed(s)
-        fn = arms[k]
+    n_test = len(demo_dls(n_per_class, seeds[0], size).valid_ds)
+    if verbose: print(f"  accuracy on held-out digits 0-4: {pre_acc*100:.1f} %\nstage 2/3: learning digits 5-9 from {n_per_class} images "
+                      f"per class, {epochs} epochs, {len(seeds)} seeds x {len(arms)} arms, tested on the {n_test} other images")
+    res, curves, kept, growth = {k: [] for k in arms}, {k: [] for k in arms}, {}, None
+    for s, k in progress_bar([(s, k) for s in seeds for k in arms], display=verbose if progress is None else progress):
+        set_seed(s)                          # first: the loader's shuffling is seeded from it, so all arms see the same batches
+        dls = demo_dls(n_per_class, s, size)
+        fn = ARMS[k]
         l = fn(pre, dls, epochs, **({'dl_pre': dl_pre} if 'dl_pre' in inspect.signature(fn).parameters else {}))
-        if s == seeds[0]:   # pictures first: `validate()` resets the recorder
-            curves[k] = [float(v[1]) for v in l.recorder.values]
-            files += _plot_extras({k: l}, out)
-        res[k].append(float(l.validate()[1]))
+        acc = [float(v[-1]) for v in l.recorder.values]   # accuracy after every epoch; the last is the arm's score
+        curves[k].append(acc); res[k].append(acc[-1] * 100)
+        if s == seeds[0]: kept[k] = l
+        if k == 'grow' and growth is None and getattr(l, 'growth_log', None): growth = _growth_entry(l)
     if verbose: print("stage 3/3: table and plots")
-    summ = {k: summarize(v) for k, v in res.items()}
-    base = 'fine-tune (one-cycle)'
-    comps = {f'{k} - {base}': compare(v, res[base]) for k, v in res.items() if k != base and base in res}
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for k, c in curves.items(): ax.plot(range(1, len(c) + 1), c, label=k)
-    ax.set_xlabel('epoch'); ax.set_ylabel('validation loss'); ax.set_title(f'digits 5-9, {n_per_class}/class, seed {seeds[0]}')
-    ax.legend(fontsize=7); fig.savefig(out/'demo_curves.png', dpi=90, bbox_inches='tight'); plt.close(fig)
-    files = ['demo_curves.png'] + files
-    rec = {'experiment': 'demo', 'results': summ, 'comparisons': comps, 'pretrain_acc': pre_acc,
-           'config': dict(n_per_class=n_per_class, epochs=epochs, seeds=list(seeds), size=size), 'wall_s': time.perf_counter() - t0}
+    config = dict(n_per_class=n_per_class, epochs=epochs, seeds=list(seeds), size=size, test_images=n_test, lr=3e-3)
+    rec = _summary(res, curves, growth, pre_acc, config, time.perf_counter() - t0)
+    files = [_save(plot_curves(curves, f'digits 5-9 from {n_per_class} images per class: {len(seeds)} seeds').figure, out/'demo_curves.png')]
+    if growth and BASELINE in curves: files.append(_save(plot_growth_effect(curves, growth).figure, out/'demo_growth.png'))
+    files += _capability_pictures(kept, out)
     (out/'demo.json').write_text(json.dumps(rec, indent=1))
     if verbose:
-        print(f"\naccuracy on held-out digits 5-9 (mean ± std over {len(seeds)} seeds; paired differences vs {base}):")
-        print(format_table(rec))
-        print(f"\nplots ({', '.join(files)}) and demo.json written to {out.resolve()}  ({rec['wall_s']:.0f} s)")
+        print(f"\naccuracy on the {n_test} held-out images of digits 5-9 (mean ± std over {len(seeds)} seeds; "
+              f"differences to {rec['baseline']} paired by seed):\n" + format_demo(rec))
+        print(f"\nplots ({', '.join(files)}) and demo.json written to {out}/  ({rec['wall_s']:.0f} s)")
     return rec
 
 # %% ../nbs/90_cli.ipynb #40df0005
@@ -151,30 +225,42 @@ def load_experiments():
     for m in pkgutil.iter_modules(pkg.__path__): importlib.import_module(f'growlearn.experiments.{m.name}')
     return EXPERIMENTS
 
-def main(argv=None):
-    "Entry point of the `growlearn` console script"
+def _parser():
+    "The `growlearn` command's argument parser: `demo` and `bench`, each with its own usage and errors"
     p = argparse.ArgumentParser(prog='growlearn', description='Grow, mask and evolve pre-trained networks while they train.')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('demo', help='pre-train on digits 0-4, transfer few-shot to 5-9, print a table, save plots')
-    d.add_argument('--n-per-class', type=int, default=10); d.add_argument('--epochs', type=int, default=20)
-    d.add_argument('--arms', nargs='+', default=None, help=f"arms to run (default: the first four); choose from {list(ALL_ARMS)}")
-    d.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2]); d.add_argument('--out', default='growlearn_out/demo')
-    b = sub.add_parser('bench', help='run registered benchmarks; writes JSON + PNG results')
+    p.add_argument('--version', action='version', version=f'growlearn {__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='{demo,bench}')
+    d = sub.add_parser('demo', help='pre-train on digits 0-4, learn 5-9 from a few images, compare ways to transfer',
+                       description='Pre-train a small CNN on digits 0-4, learn digits 5-9 from a few labelled images per class '
+                                   'with each arm and seed, print a table and takeaways, save plots and demo.json.')
+    d.add_argument('--n-per-class', type=int, default=3, help='labelled training images per class (default: 3)')
+    d.add_argument('--epochs', type=int, default=12, help='epochs of every arm (default: 12)')
+    d.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4], help='seeds (default: 0 1 2 3 4)')
+    d.add_argument('--arms', nargs='+', choices=list(ARMS), default=list(DEMO_ARMS), metavar='ARM',
+                   help=f"arms to run (default: {' '.join(DEMO_ARMS)}); choose from: {', '.join(ARMS)}")
+    d.add_argument('--out', default='growlearn_out/demo', help='output folder (default: growlearn_out/demo)')
+    b = sub.add_parser('bench', help='run registered benchmarks; write JSON + PNG results',
+                       description='Run registered benchmarks and write one JSON record and one PNG per benchmark.')
     b.add_argument('names', nargs='*', help="benchmarks to run (default: all); 'list' lists them")
     b.add_argument('--quick', action='store_true', help='smoke run: seconds, not the real numbers')
-    b.add_argument('--out', default=None, help='results folder (default $GROWLEARN_RESULTS or ./results)')
+    b.add_argument('--out', default=None, help='results folder (default: $GROWLEARN_RESULTS, else growlearn_out/bench)')
+    return p, {'demo': d, 'bench': b}
+
+def main(argv=None):
+    "Entry point of the `growlearn` console script"
+    p, subs = _parser()
     a = p.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     if a.cmd == 'demo':
-        bad = [k for k in a.arms or [] if k not in ALL_ARMS]
-        if bad: p.error(f"unknown arm(s) {bad}; choose from {list(ALL_ARMS)}")
-        run_demo(a.n_per_class, a.epochs, tuple(a.seeds), a.out, arms={k: ALL_ARMS[k] for k in a.arms} if a.arms else None); return 0
+        if a.n_per_class < 1 or a.epochs < 1: subs['demo'].error(f"--n-per-class and --epochs must be >= 1, got {a.n_per_class} and {a.epochs}")
+        try: run_demo(a.n_per_class, a.epochs, tuple(a.seeds), a.out, arms=list(dict.fromkeys(a.arms)))
+        except ValueError as e: subs['demo'].error(str(e))
+        return 0
     exps = load_experiments()
     if a.names == ['list']:
         print('\n'.join(sorted(exps)) or 'no benchmarks registered'); return 0
     names = a.names or sorted(exps)
     unknown = [n for n in names if n not in exps]
-    if unknown: p.error(f"unknown benchmark(s) {unknown}; registered: {sorted(exps)}")
+    if unknown: subs['bench'].error(f"unknown benchmark(s) {unknown}; registered: {sorted(exps)} (or 'list')")
     out = results_dir(a.out)
     for n in names:
         print(f"== bench {n}{' (quick)' if a.quick else ''}")

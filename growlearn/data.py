@@ -104,7 +104,9 @@ class TensorPair:
         self.x, self.y = x, y
     def __len__(self): return len(self.x)
     def __getitem__(self, i): return self.x[i], self.y[i]
-    def new_empty(self): return TensorPair(self.x[:0], self.y[:0])
+    def new_empty(self):
+        "An empty `TensorPair` with the same dtypes and item shapes, sharing no storage (what `learn.export` keeps)"
+        return TensorPair(self.x.new_empty((0, *self.x.shape[1:])), self.y.new_empty((0, *self.y.shape[1:])))
     @property
     def loss_func(self):
         "What fastai's `Learner` uses when no `loss_func` is given: cross-entropy for integer labels, else MSE"

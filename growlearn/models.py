@@ -1,4 +1,4 @@
-"""The small networks growlearn's notebooks, tests and benchmarks train: the reference few-shot CNN, the seed post's MNIST CNN, and an MLP.
+"""The small networks growlearn's notebooks, tests and benchmarks train: a small CNN for few-shot transfer, the MNIST CNN of a blog post on growing networks, and an MLP.
 
 Docs: https://growlearn.github.io/growlearn/models.html.md"""
 
@@ -33,7 +33,7 @@ def body_head_splitter(m:nn.Module) -> list:
 
 # %% ../nbs/02_models.ipynb #1719afcc
 def seed_cnn(n_out:int=10, size:int=28) -> nn.Sequential:
-    "Seed 001's MNIST CNN: Conv(1→32, 3×3)+ReLU, Flatten, Linear(→20)+ReLU, Linear(20→`n_out`)"
+    "The MNIST CNN of the 2018 post on adding layers to a trained network: Conv(1→32, 3×3)+ReLU, Flatten, Linear(→20)+ReLU, Linear(20→`n_out`)"
     return nn.Sequential(OrderedDict(conv1=nn.Conv2d(1, 32, 3), relu1=nn.ReLU(), flatten=nn.Flatten(),
                                      d1=nn.Linear(32*(size-2)**2, 20), relu2=nn.ReLU(), d2=nn.Linear(20, n_out)))
 
