@@ -102,3 +102,41 @@ def test_plateau_and_fraction_steps(dls):
     w, d = learn.growth_log   # widen mid-epoch 1 (50 %), deepen at the end of epoch 1 (first non-improving epoch)
     assert (w['epoch'], d['epoch']) == (1, 1) and w['iter'] < d['iter']
     assert all(e['checked'] and e['max_rel_diff'] <= e['rtol'] for e in learn.growth_log)
+
+class OutputsAt(Callback):
+    "The model's outputs on a fixed batch at the end of every epoch (after every other callback)"
+    order = 100
+    def __init__(self, xb): self.xb, self.outs = xb, {}
+    def after_epoch(self):
+        if not self.training:
+            m = self.learn.model; was = m.training; m.eval()
+            with torch.no_grad(): self.outs[self.epoch] = m(self.xb).clone()
+            m.train(was)
+
+class FirstOnly:
+    "A tracker comparison that finds only the first epoch better: SaveModelCallback keeps epoch 0"
+    def __init__(self): self.n = 0
+    def __call__(self, a, b): self.n += 1; return self.n == 1
+
+def test_best_epoch_from_before_widening_and_deepening_loads_into_the_grown_model(dls, tmp_path):
+    "SaveModelCallback reloads a pre-growth best epoch: the growth is replayed on the checkpoint (GrowthHistory)"
+    from fastai.callback.tracker import SaveModelCallback
+    from growlearn.core import dtype_rtol
+    set_seed(0)
+    learn = _learner(dls); learn.path = tmp_path
+    xb = dls.valid.one_batch()[0][:8]
+    rec = OutputsAt(xb)
+    plan = [GrowthStep('widen', at=1, layer='d1', next_layer='d2', new_width=30), _step()]
+    learn.fit(3, 1e-3, cbs=[GrowCallback(plan), rec, SaveModelCallback(monitor='valid_loss', comp=FirstOnly())])
+    assert learn.model.d1.out_features == 30 and len(learn.growth_log) == 2
+    now = learn.model.eval()(xb)
+    d, s = float((now - rec.outs[0]).abs().max()), float(rec.outs[0].abs().max())
+    assert d <= dtype_rtol() * s, (d, s)
+
+def test_checkpoint_from_before_a_calibrated_batchnorm_is_refused_with_the_fix(dls, tmp_path):
+    set_seed(0)
+    learn = _learner(dls); learn.path = tmp_path
+    learn.save('before')
+    learn.fit(1, 1e-3, cbs=GrowCallback([GrowthStep('deepen', at=1, after='relu1', how='identity', bn=True)]))
+    with pytest.raises(ValueError, match=r"calibrated a BatchNorm on data.*replay\(model, growth_log\[:0\]\)"):
+        learn.load('before', with_opt=False)
