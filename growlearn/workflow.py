@@ -21,6 +21,9 @@ import fastai.callback.schedule
 from .core import quiet, snapshot, snapshot_diff, output_tensors, apply_model, eval_mode, finite_rows
 from .data import digits_tensors, tensor_dls
 
+# fastai's tabular batches are made from read-only numpy arrays under pandas >= 3 (copy-on-write); harmless here
+warnings.filterwarnings('ignore', message='The given NumPy array is not writable', module=r'fastai\.torch_core')
+
 # %% auto #0
 __all__ = ['LEARNERS', 'SCENARIOS', 'tiny_vision_dls', 'tiny_vision_learner', 'tiny_table', 'tiny_tabular_learner',
            'CallbackSpec', 'scenario', 'sc_cbs_learner', 'sc_cbs_fit', 'sc_fine_tune', 'sc_lr_find_before',
