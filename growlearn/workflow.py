@@ -92,7 +92,8 @@ SCENARIOS = {}
 def scenario(name:str, doc:str):
     "Register a scenario function under `name`, described by `doc` in the table"
     def _f(fn):
-        fn.doc = doc; SCENARIOS[name] = fn; return fn
+        fn.doc, fn.__doc__ = doc, fn.__doc__ or f"Scenario '{name}': {doc}"
+        SCENARIOS[name] = fn; return fn
     return _f
 
 def _learner(spec, kind, at='learner', nan_row=False, **kw):
