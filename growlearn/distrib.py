@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from fastai.distributed import DistributedDL, DistributedTrainer
 
 # %% auto #0
-__all__ = ['world', 'is_distributed', 'all_sum', 'all_max', 'broadcast', 'all_agree', 'same_on_all_ranks', 'unwrap', 'rewrap',
-           'GlooSyncBatchNorm', 'sync_batchnorm']
+__all__ = ['world', 'is_distributed', 'all_sum', 'all_max', 'broadcast', 'all_agree', 'same_on_all_ranks', 'broadcast_batch',
+           'merge_moments', 'unwrap', 'rewrap', 'GlooSyncBatchNorm', 'sync_batchnorm']
 
 # %% ../nbs/05_distrib.ipynb #e7a9a4c2
 def world() -> tuple[int, int]:
@@ -64,6 +64,25 @@ def same_on_all_ranks(t:torch.Tensor) -> bool:
     ref = broadcast(t)
     here = torch.equal(ref, t) or bool(((ref == t) | (ref != ref) & (t != t)).all())
     return all_agree(here)
+
+# %% ../nbs/05_distrib.ipynb #7115bfd5
+def broadcast_batch(xb, src:int=0):
+    "Rank `src`'s batch (a tensor, or a tuple/list of tensors) on every rank; shapes may differ between ranks"
+    if not is_distributed(): return xb
+    if isinstance(xb, (tuple, list)): return type(xb)(broadcast_batch(t, src) for t in xb)
+    shape = broadcast(torch.tensor(list(xb.shape) + [-1] * (8 - xb.dim()), dtype=torch.long))
+    shape = [int(v) for v in shape if v >= 0]
+    buf = xb if list(xb.shape) == shape else xb.new_zeros(shape)
+    return broadcast(buf, src)
+
+def merge_moments(n:torch.Tensor, mean:torch.Tensor, m2:torch.Tensor):
+    "Per-channel `(n, mean, m2)` over the data of all ranks from each rank's own (float64 merge)"
+    if not is_distributed(): return n, mean, m2
+    n64, mean64 = n.double(), mean.double()
+    N = all_sum(n64)
+    mu = all_sum(n64 * mean64) / N.clamp_min(1)
+    M = all_sum(m2.double() + n64 * (mean64 - mu) ** 2)
+    return N.to(n.dtype), mu.to(mean.dtype), M.to(m2.dtype)
 
 # %% ../nbs/05_distrib.ipynb #eb852288
 def unwrap(model:nn.Module) -> nn.Module:

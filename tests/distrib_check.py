@@ -15,7 +15,7 @@ import growlearn
 from growlearn.core import quiet
 from growlearn.data import digits_tensors, tensor_dls
 from growlearn.models import small_cnn
-from growlearn.distrib import world, sync_batchnorm, unwrap
+from growlearn.distrib import world, sync_batchnorm, unwrap, merge_moments, broadcast_batch, same_on_all_ranks, all_agree
 
 N, BS = 64, 16          # training examples; global batch size
 
@@ -30,11 +30,30 @@ def data(n_procs):
         xt, yt = xt[order], yt[order]
     return tensor_dls((xt, yt), (x[N:N + 32], y[N:N + 32]), bs=BS // n_procs, shuffle=False)
 
+def rank_data(rank):
+    "Each rank's own rows (different counts), for the collectives check"
+    return torch.randn(5 + 3 * rank, 4, generator=torch.Generator().manual_seed(rank), dtype=torch.float64)
+
+def collectives(out):
+    "Merge per-rank moments, broadcast a batch of rank-dependent shape; save what rank 0 and rank 1 got"
+    import torch.distributed as dist
+    dist.init_process_group('gloo')
+    rank, _ = world()
+    x = rank_data(rank)
+    n = torch.full((4,), float(len(x)), dtype=torch.float64)
+    mean = x.mean(0); m2 = ((x - mean) ** 2).sum(0)
+    res = dict(moments=merge_moments(n, mean, m2), batch=broadcast_batch((x[:2 + rank], torch.arange(3 + rank))),
+               same=same_on_all_ranks(torch.ones(3)), differ=same_on_all_ranks(torch.full((3,), float(rank))),
+               agree=all_agree(rank == 0))
+    torch.save(res, os.path.join(out, f'coll_{rank}.pt'))
+    dist.destroy_process_group()
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--out', required=True); p.add_argument('--procs', type=int, default=1)
-    p.add_argument('--epochs', type=int, default=2)
+    p.add_argument('--epochs', type=int, default=2); p.add_argument('--task', default='train')
     a = p.parse_args()
+    if a.task == 'collectives': return collectives(a.out)
     torch.set_num_threads(1)
     set_seed(0)
     learn = quiet(Learner(data(a.procs), sync_batchnorm(small_cnn(10, chans=(8, 16, 16))), metrics=accuracy, opt_func=Adam))
