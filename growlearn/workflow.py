@@ -79,6 +79,7 @@ class CallbackSpec:
     record: callable = lambda learn: None   # learn -> comparable summary of what it recorded
     works_with: dict = field(default_factory=dict)   # scenario (or 'scenario@kind') -> 'works' | 'refuses: <message part>' | 'n/a: <why>'
     notes: dict = field(default_factory=dict)        # scenario -> a short note for the table
+    prepare: callable = None                         # (learn, kind) -> learn: adapt the model first (e.g. swap in a layer)
 
     def expect(self, scenario, kind=None):
         "The claim for `scenario` (on learner `kind`): ('works'|'refuses'|'n/a', detail)"
@@ -99,6 +100,7 @@ def scenario(name:str, doc:str):
 def _learner(spec, kind, at='learner', nan_row=False, **kw):
     cb = spec.make(kind)
     learn = LEARNERS[kind](cbs=cb if at == 'learner' else None, nan_row=nan_row, **kw)
+    if spec.prepare is not None: learn = spec.prepare(learn, kind)
     return learn, cb
 
 def _fit(learn, n, cbs=None, lr=1e-3, one_cycle=True):
