@@ -56,7 +56,9 @@ def tiny_table(n:int=192, seed:int=0, nan_row:bool=False) -> pd.DataFrame:
     df = pd.DataFrame({'cat': g.choice(['u', 'v', 'w'], n), 'a': g.normal(size=n), 'b': g.normal(size=n), 'c': g.normal(size=n)})
     df['y'] = ((df.a + (df.cat == 'v') - df.b * df.c) > 0).map({True: 'yes', False: 'no'})
     df.loc[3, 'b'] = np.nan                               # a missing value: fastai's FillMissing deals with it
-    if nan_row: df.loc[n - 1, ['a', 'b', 'c']] = np.nan    # in the validation part
+    if nan_row:                                           # a NaN row in the validation part; FillMissing must have seen
+        df.loc[n - 1, ['a', 'b', 'c']] = np.nan           # missing values of those columns in training to fill them there
+        df.loc[5, ['a', 'c']] = np.nan
     return df
 
 def tiny_tabular_learner(cbs=None, nan_row:bool=False, **kwargs) -> Learner:
