@@ -6,6 +6,7 @@ from growlearn.gradmask import GradMask, make_masks, random_masks, kernel_tensor
 
 def _dl(x, bs=16): return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=bs)
 
+@pytest.mark.exact
 @pytest.mark.parametrize('opt_name', ['sgd', 'adamw', 'adam_l2'])
 def test_frozen_kernels_bit_identical(opt_name):
     torch.manual_seed(0)

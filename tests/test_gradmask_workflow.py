@@ -49,6 +49,7 @@ def test_user_named_head_is_never_masked():
     quiet_fit(learn)
     assert not any(l.startswith('0.7.') for l in learn.gradmask.masks)
 
+@pytest.mark.exact
 def test_load_of_another_checkpoint_is_not_overwritten():
     "After `learn.load` of a different checkpoint, training must start from it: no frozen row from an older snapshot written back"
     learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=dl_pre()))
@@ -142,6 +143,7 @@ def test_bad_layer_names_refused_before_the_statistics_pass():
     assert dl.dataset.reads == 0
     assert [d for d in snapshot_diff(before, snapshot(learn.model)) if not d.startswith('training flag')] == []
 
+@pytest.mark.exact
 def test_statistics_pass_skips_nonfinite_batches():
     "A NaN image in the new data: its batch is skipped with a warning; masks and distances stay finite"
     x = digits_tensors(32)[0][:64].clone()
