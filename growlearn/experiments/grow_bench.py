@@ -26,11 +26,11 @@ from ..grow import (deepen, widen, growth_diffs, outputs_in, realistic_norms, re
                             GrowthStep, CountFlops, train_step_flops, zero_branch)
 
 # %% auto #0
-__all__ = ['DROP', 'ARCHS', 'REFUSED', 'LSTMNet', 'gelu_mlp', 'small_tabular', 'small_vit', 'arch_model', 'dropout_off',
-           'arch_exactness', 'arch_refusal', 'bench_data', 'accuracy_on', 'RawLoss', 'reseed', 'continuity_run',
-           'fresh_init', 'insertion_experiment', 'grow_bench', 'StreamDL', 'holdout', 'stream_data', 'res_cnn',
-           'MixerBlock', 'Mixer', 'cnn_plan', 'mixer_plan', 'plan_step_flops', 'Trace', 'loss_spikes', 'compute_run',
-           'flops_to_reach', 'target_runs', 'target_measures', 'grow_compute_bench']
+__all__ = ['DROP', 'ARCHS', 'REFUSED', 'COMPUTE', 'LSTMNet', 'gelu_mlp', 'small_tabular', 'small_vit', 'arch_model',
+           'dropout_off', 'arch_exactness', 'arch_refusal', 'bench_data', 'accuracy_on', 'RawLoss', 'reseed',
+           'continuity_run', 'fresh_init', 'insertion_experiment', 'grow_bench', 'StreamDL', 'holdout', 'stream_data',
+           'res_cnn', 'MixerBlock', 'Mixer', 'cnn_plan', 'mixer_plan', 'plan_step_flops', 'Trace', 'loss_spikes',
+           'compute_run', 'flops_to_reach', 'target_runs', 'target_measures', 'grow_compute_bench']
 
 # %% ../../nbs/experiments/grow_bench.ipynb #b66102ba
 class LSTMNet(nn.Module):
@@ -318,14 +318,24 @@ def holdout(n:int, n_valid:int, seed:int=0):
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_valid:].sort().values, perm[:n_valid].sort().values
 
-def stream_data(quick:bool, seed:int=0, steps:int=25, bs:int=128):
-    "`(dls, (x_test, y_test))`: Fashion-MNIST (1,000 training images held out for validation) or, quick, 16 × 16 digits"
+COMPUTE = {  # quick: a smoke run of the machinery; full: sized to run in about 20 min on one CPU thread
+    True: dict(data='digits 16x16 (validation split doubles as test)', size=16, bs=32, epoch_steps=5, B_epochs=4, seeds=[0]),
+    False: dict(data='Fashion-MNIST, 2x2-average-pooled to 14x14 (1,000 training images held out for validation; the 10,000 test images)',
+                size=14, bs=64, epoch_steps=20, B_epochs=20, seeds=[0, 1, 2])}
+
+def _small_fmnist(train:bool):
+    x, y = vision_tensors('fashion_mnist', train)
+    return F.avg_pool2d(x, 2), y
+
+def stream_data(quick:bool, seed:int=0):
+    "`(dls, (x_test, y_test))` of `COMPUTE[quick]`: Fashion-MNIST at 14 × 14 (1,000 training images held out for validation) or, quick, 16 × 16 digits"
+    cfg = COMPUTE[quick]; steps, bs = cfg['epoch_steps'], cfg['bs']
     if quick:
         x, y = digits_tensors(16); tr, va = holdout(len(y), len(y) // 4)
         train, valid, test = (x[tr], y[tr]), (x[va], y[va]), (x[va], y[va])
     else:
-        x, y = vision_tensors('fashion_mnist', True); tr, va = holdout(len(y), 1000)
-        train, valid, test = (x[tr], y[tr]), (x[va], y[va]), vision_tensors('fashion_mnist', False)
+        x, y = _small_fmnist(True); tr, va = holdout(len(y), 1000)
+        train, valid, test = (x[tr], y[tr]), (x[va], y[va]), _small_fmnist(False)
     dls = DataLoaders(StreamDL(TensorPair(*train), steps, bs, seed), TensorDL(TensorPair(*valid), bs=500, shuffle=False))
     return dls, test
 
@@ -383,12 +393,12 @@ def mixer_plan(depth_op='deepen', width_op='widen', at=(0.3, 0.6), depth:int=2, 
 # %% ../../nbs/experiments/grow_bench.ipynb #e349f78c
 def _targets(quick:bool) -> dict:
     "Per target: the full and the small model, the plans, the learning-rate grid"
-    c, dim, ch, size = (8, 32, 64, 16) if quick else (16, 64, 256, 28)
+    c, dim, ch, size, patch = (8, 32, 64, 16, 4) if quick else (16, 32, 128, 14, 2)
     return {
      'ResNet CNN': dict(full=lambda: res_cnn(c, 2, 1.0), small=lambda: res_cnn(c, 1, 0.5), lrs=(2e-3, 5e-3),
                         plans={'identity': (cnn_plan(c=c), {}), 'stack + GradMax': (cnn_plan('stack', 'widen_grad', c=c), {}),
                                'identity, warm-up': (cnn_plan(c=c), {'opt_at_growth': 'warmup', 'warmup_steps': 30})}),
-     'MLP-Mixer': dict(full=lambda: Mixer(dim, 4, dim, ch, size=size), small=lambda: Mixer(dim, 2, dim, ch // 4, size=size), lrs=(2e-3, 5e-3),
+     'MLP-Mixer': dict(full=lambda: Mixer(dim, 4, dim, ch, patch, size), small=lambda: Mixer(dim, 2, dim, ch // 4, patch, size), lrs=(2e-3, 5e-3),
                        plans={'identity': (mixer_plan(ch=ch), {}), 'stack + GradMax': (mixer_plan('stack', 'widen_grad', ch=ch), {}),
                               'identity, warm-up': (mixer_plan(ch=ch), {'opt_at_growth': 'warmup', 'warmup_steps': 30})})}
 
@@ -428,7 +438,7 @@ def loss_spikes(losses, growth_log, n:int=20, w:int=5) -> list:
 # %% ../../nbs/experiments/grow_bench.ipynb #8bda918f
 def compute_run(target:dict, arm:str, epochs:int, seed:int, lr:float, quick:bool=False) -> dict:
     "Train `arm` ('scratch' or a plan of `target`) for `epochs` stream epochs, one-cycle at `lr`; FLOPs, accuracies, curve, growth"
-    dls, test = stream_data(quick, seed, steps=5 if quick else 25, bs=32 if quick else 128)
+    dls, test = stream_data(quick, seed)
     reseed(dls, seed)
     plan, kw = target['plans'].get(arm, (None, {}))
     model = target['full']() if plan is None else target['small']()
@@ -454,8 +464,8 @@ def flops_to_reach(points, target:float):
 # %% ../../nbs/experiments/grow_bench.ipynb #2ed45c10
 def target_runs(target:dict, quick:bool, seeds) -> dict:
     "Every run of `target`: learning rates chosen on validation, then scratch at 0.5/0.75/1 B and each plan at its budgets, per seed"
-    B = 4 if quick else 14
-    dls, _ = stream_data(quick, 0, steps=5 if quick else 25, bs=32 if quick else 128)
+    B = COMPUTE[quick]['B_epochs']
+    dls, _ = stream_data(quick, 0)
     xb, yb = dls.train.one_batch()
     full = train_step_flops(target['full'](), xb, yb, F.cross_entropy)
     per_step = {p: plan_step_flops(target['small'](), plan, xb, yb) for p, (plan, _) in target['plans'].items()}
@@ -467,7 +477,8 @@ def target_runs(target:dict, quick:bool, seeds) -> dict:
     lrs = target['lrs'][:1] if quick else target['lrs']
     lr = {a: max(lrs, key=lambda l: run(a, 1.0, seeds[0], l)['valid']) for a in ['scratch', *target['plans']]}
     s0 = run('scratch', 1.0, seeds[0], lr['scratch'])['valid']
-    budgets = {p: [1.0] if quick or 'warm' in p else sorted({1.0, 0.75 if run(p, 1.0, seeds[0], lr[p])['valid'] >= s0 else 1.25}) for p in target['plans']}
+    reach = lambda p: run(p, 1.0, seeds[0], lr[p])['valid'] >= s0       # on validation, seed 0: where to look for the crossing
+    budgets = {p: [1.0] if quick or 'warm' in p else [0.5, 0.75, 1.0] if reach(p) else [1.0, 1.25] for p in target['plans']}
     budgets['scratch'] = [0.5, 1.0] if quick else [0.5, 0.75, 1.0]
     for seed in seeds:
         for arm, rs in budgets.items():
@@ -533,14 +544,15 @@ def _plot_compute(all_runs, seeds):
 def grow_compute_bench(quick:bool=False, out_dir=None) -> dict:
     "Growth plans vs training from scratch, FLOPs-matched: FLOPs to reach the from-scratch accuracy, accuracy at equal FLOPs"
     t0 = time.perf_counter()
-    seeds = [0] if quick else [0, 1, 2]
+    seeds = COMPUTE[quick]['seeds']
     all_runs = {name: target_runs(t, quick, seeds) for name, t in _targets(quick).items()}
     results, comps = {}, {}
     for name, tr in all_runs.items():
         r, c = target_measures(name, tr, seeds); results.update(r); comps.update(c)
     fig = _plot_compute(all_runs, seeds)
-    config = dict(quick=quick, data='digits 16x16' if quick else 'Fashion-MNIST 28x28 (1,000 training images for validation; 10,000 test)',
-                  batch=32 if quick else 128, epoch_steps=5 if quick else 25, B_epochs=4 if quick else 14, schedule='one-cycle Adam',
+    cfg = COMPUTE[quick]
+    config = dict(quick=quick, data=cfg['data'], batch=cfg['bs'], epoch_steps=cfg['epoch_steps'], B_epochs=cfg['B_epochs'],
+                  schedule='one-cycle Adam', threads=torch.get_num_threads(),
                   lr_grid={n: list(t['lrs']) for n, t in _targets(quick).items()}, chosen_lr={n: tr['lr'] for n, tr in all_runs.items()},
                   budgets={n: tr['budgets'] for n, tr in all_runs.items()},
                   flops='torch.utils.flop_counter.FlopCounterMode, forward + backward of the trainable parameters, training steps only',
