@@ -23,6 +23,8 @@ from fastcore.basics import store_attr, patch
 import matplotlib.pyplot as plt
 from .core import (get_module, set_module, insert_after, eval_mode, apply_model, observe, output_tensors,
                             outputs_diff, dtype_rtol, rebuild_optimizer, opt_state, FitAware, finite_rows)
+from fastai.distributed import DistributedDL
+from .distrib import world, unwrap, rewrap, broadcast, broadcast_batch, all_agree
 
 # %% auto #0
 __all__ = ['ZERO_BRANCH', 'SPLITS', 'GROW_OPS', 'LAYER_WIDTH', 'OPT_AT_GROWTH', 'prev_sibling', 'insert_after_undoable',
@@ -626,7 +628,8 @@ def deepen(model:nn.Module, after:str, how:str='auto', act=None, xb=None, rtol:f
                 stride=stride, bn=bn, hidden=hidden)
 
 # %% ../nbs/10_grow.ipynb #25f74951
-_PER_UNIT = _ELEMENTWISE + _POOLS + (nn.BatchNorm1d, nn.BatchNorm2d, nn.Flatten)
+_BN = nn.modules.batchnorm._BatchNorm   # BatchNorm1d/2d, and the ones that synchronise statistics over processes
+_PER_UNIT = _ELEMENTWISE + _POOLS + (_BN, nn.Flatten)
 _PER_UNIT_FN = {F.relu, torch.relu, F.gelu, F.silu, F.hardswish, F.mish, torch.tanh, torch.sigmoid, F.dropout, F.leaky_relu,
                 torch.flatten, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d}
 _PER_UNIT_METHOD = {'relu', 'relu_', 'flatten', 'sigmoid', 'tanh'}
@@ -646,8 +649,12 @@ def _per_unit(root, n) -> bool|None:
     return None
 
 # %% ../nbs/10_grow.ipynb #32c5ad63
+class _Tracer(fx.Tracer):
+    "BatchNorms are leaves: one that synchronises over processes branches on its input in `forward`"
+    def is_leaf_module(self, m, qualname): return isinstance(m, _BN) or super().is_leaf_module(m, qualname)
+
 def _trace(root, rname, layer, next_layer):
-    try: return fx.symbolic_trace(root).graph
+    try: return _Tracer().trace(root)
     except Exception as e:
         raise ValueError(f"can't trace {type(root).__name__} '{rname}' with torch.fx ({type(e).__name__}) to check that '{layer}' "
                          f"feeds '{next_layer}' through per-unit ops only. Widen a pair inside a traceable module (nn.Sequential "
@@ -719,7 +726,7 @@ def _widen_plan(model, layer, next_layer):
     A, B = _widen_pair(model, layer, next_layer)
     C, nin = len(A.weight), B.weight.shape[1]
     path, flat = channel_path(model, layer, next_layer)
-    bns = [n for n in path if isinstance(get_module(model, n), (nn.BatchNorm1d, nn.BatchNorm2d))]
+    bns = [n for n in path if isinstance(get_module(model, n), _BN)]
     for n in bns:
         if get_module(model, n).num_features != C: raise ValueError(f"'{n}' normalises {get_module(model, n).num_features} features, '{layer}' gives {C}")
     if isinstance(A, nn.Conv2d) and isinstance(B, nn.Linear):
@@ -1017,10 +1024,10 @@ class _FlopMeter:
     "Running FLOP count of training steps; measures per item once per architecture / trainable set"
     def __init__(self): self.key, self.per_item = None, 0.
     def add(self, learn):
-        bs = len(learn.xb[0]) if learn.xb else 0
-        key = (tuple(id(p) for p in learn.model.parameters() if p.requires_grad), tuple(tuple(x.shape[1:]) for x in learn.xb))
-        if key != self.key: self.key, self.per_item = key, train_step_flops(learn.model, learn.xb, learn.yb, learn.loss_func) / max(bs, 1)
-        learn.train_flops = getattr(learn, 'train_flops', 0) + self.per_item * bs
+        net, bs = unwrap(learn.model), len(learn.xb[0]) if learn.xb else 0
+        key = (tuple(id(p) for p in net.parameters() if p.requires_grad), tuple(tuple(x.shape[1:]) for x in learn.xb))
+        if key != self.key: self.key, self.per_item = key, train_step_flops(net, learn.xb, learn.yb, learn.loss_func) / max(bs, 1)
+        learn.train_flops = getattr(learn, 'train_flops', 0) + self.per_item * bs * world()[1]   # all ranks train batches of this size
 
 # %% ../nbs/10_grow.ipynb #f79d9856
 class CountFlops(FitAware):
@@ -1087,9 +1094,10 @@ def _batch(self:GrowCallback):
     "The held check batch: up to `n_check` validation inputs and targets, rows with NaN inputs left out (training data if there is no validation data)"
     if self.held is None:
         dl = self.dls.valid if len(self.dls.loaders) > 1 and len(self.dls.valid) else None
+        if isinstance(dl, DistributedDL): dl = dl.dl                # the whole validation set, not this rank's shard
         b = dl.one_batch() if dl is not None else (*self.learn.xb, *self.learn.yb)
         n_inp = getattr(self.dls, 'n_inp', 1) if hasattr(self.dls, 'n_inp') else 1
-        b = [t[:self.n_check] for t in b]
+        b = broadcast_batch([t[:self.n_check] for t in b])        # across processes: rank 0's batch on every rank
         ok = finite_rows(*b[:n_inp]) if any(torch.is_tensor(t) and t.is_floating_point() for t in b[:n_inp]) else None
         if ok is not None and not bool(ok.all()):
             warnings.warn(f"GrowCallback: {int((~ok).sum())} row(s) of the held check batch have NaN or infinite inputs; checking on the other {int(ok.sum())}")
@@ -1106,15 +1114,34 @@ def _context(self:GrowCallback, op:str) -> dict:
 
 @patch
 def _try_plan(self:GrowCallback):
-    "Apply every pending step and undo them all: a plan that can't work fails now, before training"
-    done = []
+    "Apply every pending step and undo them all: a plan that can't work fails now, before training (on every rank if on one)"
+    done, err = [], None
     try:
         for i, s in enumerate(self.plan):
             if i in self.done: continue
-            try: done.append(grow(self.model, s.op, xb=self._batch(), rtol=self.rtol, **s.kwargs, **self._context(s.op)))
-            except Exception as e: raise ValueError(f"growth step {i} of the plan, {s}, can't be applied: {e.args[0] if e.args else e}") from e
+            try: done.append(grow(unwrap(self.model), s.op, xb=self._batch(), rtol=self.rtol, **s.kwargs, **self._context(s.op)))
+            except Exception as e:
+                err = ValueError(f"growth step {i} of the plan, {s}, can't be applied: {e.args[0] if e.args else e}"); err.__cause__ = e; break
     finally:
         for r in reversed(done): r.undo()
+    if not all_agree(err is None): raise err or RuntimeError(_ELSEWHERE.format(s='the growth plan'))
+
+_ELSEWHERE = "{s} was refused on another process, so nothing changed here either; that process's error says why"
+
+@patch
+def _apply(self:GrowCallback, s):
+    "`grow` on this rank's unwrapped model; across processes, refused (and undone) on every rank if refused on any"
+    res, err = None, None
+    try: res = grow(unwrap(self.model), s.op, xb=self._batch(), rtol=self.rtol, **s.kwargs, **self._context(s.op))
+    except Exception as e: err = e
+    if all_agree(err is None): return res
+    if res is not None: res.undo()
+    raise err or RuntimeError(_ELSEWHERE.format(s=s))
+
+@patch
+def _rank0(self:GrowCallback, flag:bool) -> bool:
+    "Rank 0's `flag` on every rank (itself in one process): one decision for all"
+    return bool(broadcast(torch.tensor([float(flag)]))[0] > 0)
 
 # %% ../nbs/10_grow.ipynb #b44f0ced
 @patch
@@ -1128,7 +1155,7 @@ def after_batch(self:GrowCallback):
 def after_epoch(self:GrowCallback):
     if self.tracking:
         TrackerCallback.after_epoch(self)
-        self.wait = 0 if self.new_best else self.wait + 1
+        self.wait = 0 if self._rank0(self.new_best) else self.wait + 1
     if self.unfreeze_at is not None and self.epoch + 1 >= self.unfreeze_at: self._unfreeze()
     for i, s in enumerate(self.plan):
         if i in self.done: continue
@@ -1138,18 +1165,19 @@ def after_epoch(self:GrowCallback):
 # %% ../nbs/10_grow.ipynb #c9a29bf4
 @patch
 def _grow(self:GrowCallback, i:int):
-    s, t0 = self.plan[i], time.perf_counter()
+    s, t0, net = self.plan[i], time.perf_counter(), unwrap(self.model)
     self._unfreeze()
-    hist = growth_history(self.model)
-    skel = skeleton(self.model) if hist is None else None
-    res = grow(self.model, s.op, xb=self._batch(), rtol=self.rtol, **s.kwargs, **self._context(s.op))
+    hist = growth_history(net)
+    skel = skeleton(net) if hist is None else None
+    res = self._apply(s)
     warm = self.opt_at_growth == 'warmup'
     try: rebuild_optimizer(self.learn, migrate=res.migrate, no_wd=() if self.wd_new else res.new_params,
-                           reset=list(self.model.parameters()) if warm else ())
+                           reset=list(net.parameters()) if warm else ())
     except Exception:
         res.undo(); raise
-    if hist is None: hist = GrowthHistory(skel); self.model.register_load_state_dict_pre_hook(hist)
-    hist.add(res.entry, self.model)
+    rewrap(self.learn)                         # across processes: a new DDP wrapper for the grown model
+    if hist is None: hist = GrowthHistory(skel); net.register_load_state_dict_pre_hook(hist)
+    hist.add(res.entry, net)
     self._after_growth(res)
     if warm: self.ramp = 0
     res.entry.update(step=i, epoch=self.epoch, iter=self.train_iter, loss_idx=len(self.recorder.losses),
@@ -1159,17 +1187,18 @@ def _grow(self:GrowCallback, i:int):
 @patch
 def _after_growth(self:GrowCallback, res):
     "New tensors: trained in frozen groups if `train_new`, watched for gradients, kept for `new_lr_mult` / `new_only_epochs`"
-    live = {id(p) for p in self.model.parameters()}
+    net = unwrap(self.model)
+    live = {id(p) for p in net.parameters()}
     if self.train_new:
         for p in res.new_params:
             p.requires_grad_(True)
             if not hasattr(self.opt, 'opt'): self.opt.state[p]['force_train'] = True   # fastai's flag: freeze_to leaves it trainable
-    names = {id(p): n for n, p in self.model.named_parameters()}
+    names = {id(p): n for n, p in net.named_parameters()}
     if self.check_grads: self.watch, self.watch_steps = {id(p): (names[id(p)], p) for p in [*res.new_params, *res.migrate]}, 0
     self.new_params = [p for p in self.new_params + res.new_params if id(p) in live]
     if self.new_only_epochs:
         keep = {id(p) for p in res.new_params}
-        self.frozen = [p for p in self.model.parameters() if p.requires_grad and id(p) not in keep]
+        self.frozen = [p for p in net.parameters() if p.requires_grad and id(p) not in keep]
         for p in self.frozen: p.requires_grad_(False); p.grad = None
         self.unfreeze_at = self.epoch + 1 + self.new_only_epochs
 
@@ -1214,12 +1243,10 @@ def workflow_spec():
     return CallbackSpec('GrowCallback', make=lambda kind: GrowCallback([GrowthStep('deepen', at=1, after=after[kind])]),
         acted=lambda learn: bool(getattr(learn, 'growth_log', None)),
         record=lambda learn: json.dumps(getattr(learn, 'growth_log', [])),
-        works_with={'nan_row@tabular': "n/a: fastai's `FillMissing` refuses a NaN in a column that had none in training, "
-                                       "so this learner can't be built"},
         notes={'fine_tune': 'a layer grown into a frozen group is frozen with it (`train_new=True` trains it anyway)',
                'trackers_best_before': 'the pre-growth checkpoint is grown on load (`GrowthHistory`)',
                'save_load_other': 'the pre-growth checkpoint is grown on load (`GrowthHistory`)',
-               'nan_row': 'the check leaves out rows with NaN inputs, with a warning',
+               'nan_row': "the check leaves out rows with NaN inputs, with a warning; tabular: fastai's `FillMissing` fills them first",
                'export': 'the held check batch is not pickled'})
 
 # %% ../nbs/10_grow.ipynb #44380d16
