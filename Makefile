@@ -40,8 +40,9 @@ proc-docs: install
 	@test -d _proc && echo "   _proc/ built"
 
 ## every notebook under pytest (one test each, #| slow skipped) and tests/
+## two workers, one thread each (2 cores); tests/conftest.py keeps each file but the notebooks' on one worker
 test: install sync check-nbs proc-docs
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup tests
 
 ## quick loop while editing: notebooks + tests only
 ## the exactness-sensitive tests again, with MKL's conditional-reproducibility path (sums in another order, as on another CPU)
