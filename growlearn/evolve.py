@@ -135,38 +135,102 @@ def leaves(self:EvolvingLayer) -> list:
     return [s for s in range(self.max_ops) if act[s] and s not in used]
 
 # %% ../nbs/30_evolve.ipynb #c3a27265
+_AFFINE = {'add': (1, 0, 1), 'sub': (1, 0, -1), 'mul': (0, 1, 0)}   # op(v, c) = (α + β c) v + γ c
+
+def _fold(op, a, b):
+    "(α, β, γ) of `op` on operands `a`, `b` when exactly one is a constant and the op is affine in the other; else `None`"
+    if op not in _AFFINE or (a == CONST) == (b == CONST): return None
+    if op == 'sub' and a == CONST: return (-1, 0, 1)                  # c - v
+    return _AFFINE[op]
+
+def _value_operand(src, s): return src[s][1] if src[s][0] == CONST else src[s][0]
+
+@patch
+def _layout(self:EvolvingLayer):
+    "Evaluation order: per level, the slots on two values (by kind) then the affine ones; the buffer row of each slot and constant"
+    n_in, kind, src, fold = self.in_features, self.kind.tolist(), self.src.tolist(), {}
+    by_level = {}
+    for s, l in self.slot_levels().items(): by_level.setdefault(l, []).append(s); fold[s] = _fold(self.ops[kind[s]], *src[s])
+    order = [sorted((s for s in ss if fold[s] is None), key=lambda s: (kind[s], s)) + sorted(s for s in ss if fold[s] is not None)
+             for _, ss in sorted(by_level.items())]
+    flat = [s for o in order for s in o]
+    row = {('h', s): n_in + i for i, s in enumerate(flat)}
+    crows = [2 * s + j for s in flat if fold[s] is None for j in (0, 1) if src[s][j] == CONST]
+    row.update({('c', p): n_in + len(flat) + i for i, p in enumerate(crows)})
+    code = lambda s, j: row[('c', 2 * s + j)] if src[s][j] == CONST else (src[s][j] if src[s][j] < n_in else row[('h', src[s][j] - n_in)])
+    return order, flat, fold, crows, row, code
+
+@patch
+def _level_plans(self:EvolvingLayer, order, fold, row, code):
+    "Per level: its block of rows, operand rows of the two-value ops (first operands, then second), kernel segments, affine ops' value rows"
+    kind, src, res, off = self.kind.tolist(), self.src.tolist(), [], 0
+    for o in order:
+        vv = [s for s in o if fold[s] is None]
+        segs, start = [], 0
+        for k in sorted({kind[s] for s in vv}):
+            cnt = sum(kind[s] == k for s in vv); segs.append((self.ops[k], start, start + cnt)); start += cnt
+        res.append(dict(start=row[('h', o[0])], n=len(o), n_vv=len(vv), segs=segs, off=off, idx=[code(s, 0) for s in vv] + [code(s, 1) for s in vv],
+                        ida=[row[('h', v - self.in_features)] if v >= self.in_features else v for v in (_value_operand(src, s) for s in o[len(vv):])]))
+        off += len(o)
+    return res
+
 @patch
 def _build_plan(self:EvolvingLayer, device, dtype):
-    n_in, kind, src = self.in_features, self.kind.tolist(), self.src.tolist()
-    mu, sd = self.mu.double().tolist(), self.sd.double().tolist()
-    by_level = {}
-    for s, l in self.slot_levels().items(): by_level.setdefault(l, []).append(s)
-    levels = []
-    for l in sorted(by_level):
-        slots = sorted(by_level[l], key=lambda s: (kind[s], s))
-        segs, start = [], 0
-        for k in sorted({kind[s] for s in slots}):
-            cnt = sum(kind[s] == k for s in slots)
-            segs.append((self.ops[k], start, start + cnt)); start += cnt
-        codes = [src[s][j] for j in (0, 1) for s in slots]
-        lt = lambda v, dt=torch.long: torch.tensor(v, dtype=dt, device=device)
-        levels.append(SimpleNamespace(
-            n=len(slots), segs=segs, rows=lt([n_in + s for s in slots]),
-            idx=lt([max(c, 0) for c in codes]), has_const=CONST in codes,
-            cmask=lt([c == CONST for c in codes], torch.bool)[:, None], cidx=lt([2*s + j for j in (0, 1) for s in slots]),
-            cpos=lt([i for i, c in enumerate(codes) if c == CONST]),
-            cidx_c=lt([2*s + j for i, (j, s) in enumerate((j, s) for j in (0, 1) for s in slots) if codes[i] == CONST]),
-            scale=lt([1/sd[s] for s in slots], dtype)[:, None], shift=lt([-mu[s]/sd[s] for s in slots], dtype)[:, None]))
-    self._plan = SimpleNamespace(device=device, dtype=dtype, levels=levels)
+    n_in, S, src, sd, mu = self.in_features, self.max_ops, self.src.tolist(), self.sd.double().tolist(), self.mu.double().tolist()
+    order, flat, fold, crows, row, code = self._layout()
+    lt = lambda v, dt=torch.long: torch.tensor(v, dtype=dt, device=device)
+    levels = [SimpleNamespace(**{**d, 'idx': lt(d['idx']), 'ida': lt(d['ida'])}) for d in self._level_plans(order, fold, row, code)]
+    f = [fold[s] or (1, 0, 0) for s in flat]
+    par = [2 * s + int(src[s][0] != CONST) if fold[s] else 0 for s in flat]      # the constant each affine op reads
+    c0 = n_in + len(flat)
+    zero = c0 + len(crows)
+    self._plan = SimpleNamespace(device=device, dtype=dtype, levels=levels, n_in=n_in, c0=c0, c1=zero, n_u=zero + 1, crows=lt(crows),
+        par=lt(par), alpha=lt([a for a, b, g in f], dtype), beta=lt([b for a, b, g in f], dtype),
+        scale=lt([1 / sd[s] for s in flat], dtype), shift=lt([-mu[s] / sd[s] for s in flat], dtype), sg=lt([g / sd[s] for s, (a, b, g) in zip(flat, f)], dtype),
+        slot_map=lt(list(range(n_in)) + [row.get(('h', s), zero) for s in range(S)]), w_rows=lt(list(range(n_in)) + [n_in + s for s in flat]),
+        **_const_grad_plan(flat, fold, par, row, src, n_in, sd, lt, dtype))
     return self._plan
 
-# %% ../nbs/30_evolve.ipynb #96477589
+def _const_grad_plan(flat, fold, par, row, src, n_in, sd, lt, dtype):
+    "What the backward needs for the affine ops' constants: d h / d c is v·β/σ (products) or γ/σ (sums, differences)"
+    vrow = lambda s: (lambda v: v if v < n_in else row[('h', v - n_in)])(_value_operand(src, s))
+    m = [i for i, s in enumerate(flat) if fold[s] and fold[s][1]]
+    a = [i for i, s in enumerate(flat) if fold[s] and not fold[s][1]]
+    return dict(m_rows=lt([row[('h', flat[i])] for i in m]), m_a=lt([vrow(flat[i]) for i in m]), m_par=lt([par[i] for i in m]),
+                m_s=lt([fold[flat[i]][1] / sd[flat[i]] for i in m], dtype),
+                a_rows=lt([row[('h', flat[i])] for i in a]), a_par=lt([par[i] for i in a]), a_s=lt([fold[flat[i]][2] / sd[flat[i]] for i in a], dtype))
+
+# %% ../nbs/30_evolve.ipynb #7e90b42e
 @patch
 def _check_x(self:EvolvingLayer, x, what='input'):
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.in_features:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"EvolvingLayer {what} must be [batch, {self.in_features}], got {shape}")
 
+def _affine(plan, consts):
+    "Effective scale and shift of every op (evaluation order): the affine ops' constants folded in"
+    c = consts.index_select(0, plan.par)
+    return (torch.addcmul(plan.alpha, plan.beta, c) * plan.scale)[:, None], torch.addcmul(plan.shift, plan.sg, c)[:, None]
+
+def _fill(x, consts, plan):
+    "The work buffer `U` filled level by level, each level's gathered operands, and the effective scales"
+    B, n_in = x.shape
+    U = x.new_empty(plan.n_u, B)
+    U[:n_in] = x.T
+    if plan.c1 > plan.c0: U[plan.c0:plan.c1] = consts.index_select(0, plan.crows)[:, None]
+    U[-1].zero_()
+    sc, sh = _affine(plan, consts)
+    saved = []
+    for lv in plan.levels:
+        H, n = U.narrow(0, lv.start, lv.n), lv.n_vv
+        G = U.index_select(0, lv.idx)
+        for op, s, e in lv.segs: OPS[op][0](G[s:e], G[n + s:n + e], out=H[s:e])
+        if lv.n > n: torch.index_select(U[:lv.start], 0, lv.ida, out=H[n:])      # the operands lie below the block
+        torch.addcmul(sh[lv.off:lv.off + lv.n], H, sc[lv.off:lv.off + lv.n], out=H)
+        saved.append(G)
+    return U, saved, sc
+
+# %% ../nbs/30_evolve.ipynb #1c07022d
 def _op_grads(name, g, a, b):
     "Gradients of op `name` wrt its operands `a`, `b` given the output gradient `g` (ties of max/min split as in PyTorch)"
     if name == 'add': return g, g
@@ -176,56 +240,75 @@ def _op_grads(name, g, a, b):
     tie = (a == b).to(g.dtype) * 0.5
     return g * (win.to(g.dtype) + tie), g * ((~win & (a != b)).to(g.dtype) + tie)
 
-class _LevelEval(torch.autograd.Function):
-    "Fill the value buffer level by level; the backward walks the levels in reverse, accumulating in one buffer"
+def _level_back(lv, gU, G, sc):
+    "Accumulate one level's gradient into the rows of its operands"
+    n, B = lv.n_vv, gU.shape[1]
+    g = gU.narrow(0, lv.start, lv.n) * sc[lv.off:lv.off + lv.n]
+    if n:
+        gG = torch.empty_like(G)
+        for op, s, e in lv.segs:
+            gs, ga, gb = g[s:e], gG[s:e], gG[n + s:n + e]
+            if op == 'add': gG.view(2, n, B)[:, s:e].copy_(gs.expand(2, e - s, B))
+            elif op == 'mul': torch.mul(gs, G[n + s:n + e], out=ga); torch.mul(gs, G[s:e], out=gb)
+            else:
+                for t, out in zip(_op_grads(op, gs, G[s:e], G[n + s:n + e]), (ga, gb)): out.copy_(t)
+        gU.index_add_(0, lv.idx, gG)
+    if lv.n > n: gU.index_add_(0, lv.ida, g[n:])
+
+def _const_grads(plan, gU, U, consts):
+    "Gradients of the constants: those read as rows, then those folded into affine ops"
+    gc = consts.new_zeros(consts.shape[0])
+    if plan.c1 > plan.c0: gc.index_add_(0, plan.crows, gU[plan.c0:plan.c1].sum(1))
+    if len(plan.m_rows): gc.index_add_(0, plan.m_par, plan.m_s * (gU.index_select(0, plan.m_rows) * U.index_select(0, plan.m_a)).sum(1))
+    if len(plan.a_rows): gc.index_add_(0, plan.a_par, plan.a_s * gU.index_select(0, plan.a_rows).sum(1))
+    return gc
+
+class _LayerEval(torch.autograd.Function):
+    "`W V + b`, `V` the values in slot order; the backward walks the levels in reverse, accumulating in one buffer"
     @staticmethod
-    def forward(ctx, x, consts, plan, n_rows):
-        n_in = x.shape[1]
-        V = x.new_zeros(n_rows, x.shape[0])
-        V[:n_in] = x.T
-        saved = []
-        for lv in plan.levels:
-            ab = V.index_select(0, lv.idx)
-            if lv.has_const: ab = torch.where(lv.cmask, consts.index_select(0, lv.cidx)[:, None], ab)
-            a, b = ab[:lv.n], ab[lv.n:]
-            outs = [OPS[nm][0](a[s:e], b[s:e]) for nm, s, e in lv.segs]
-            raw = outs[0] if len(outs) == 1 else torch.cat(outs)
-            V.index_copy_(0, lv.rows, torch.addcmul(lv.shift, raw, lv.scale))
-            saved.append(ab)
-        ctx.plan, ctx.saved_ab, ctx.n_in, ctx.n_consts = plan, saved, n_in, consts.shape[0]
-        return V
+    def forward(ctx, x, const, W, b, plan):
+        consts = const.view(-1)
+        U, saved, sc = _fill(x, consts, plan)
+        ctx.plan, ctx.saved_G, ctx.sc = plan, saved, sc
+        ctx.save_for_backward(consts, W, U)
+        return torch.addmm(b[:, None], W, U.index_select(0, plan.slot_map)).T
 
     @staticmethod
-    def backward(ctx, gV):
-        gV = gV.clone(memory_format=torch.contiguous_format)   # it arrives transposed from `F.linear(V.T, ...)`
-        gc = gV.new_zeros(ctx.n_consts) if ctx.needs_input_grad[1] else None
-        for lv, ab in zip(reversed(ctx.plan.levels), reversed(ctx.saved_ab)):
-            g = gV.index_select(0, lv.rows) * lv.scale
-            a, b = ab[:lv.n], ab[lv.n:]
-            gs = [_op_grads(nm, g[s:e], a[s:e], b[s:e]) for nm, s, e in lv.segs]
-            gab = torch.cat([t[0] for t in gs] + [t[1] for t in gs])
-            if lv.has_const:
-                if gc is not None: gc.index_put_((lv.cidx_c,), gab.index_select(0, lv.cpos).sum(1), accumulate=True)
-                gab = gab.masked_fill(lv.cmask, 0)
-            gV.index_put_((lv.idx,), gab, accumulate=True)   # not `index_add_`: on CPU it always goes multi-threaded (~1000× slower on a busy 2-core box)
-        return gV[:ctx.n_in].T, gc, None, None
+    def backward(ctx, gy):
+        consts, W, U = ctx.saved_tensors
+        plan, gyT = ctx.plan, gy.T.contiguous()
+        gU = gyT.new_empty(plan.n_u, gyT.shape[1])
+        torch.mm(W.index_select(1, plan.w_rows).T, gyT, out=gU[:plan.c0])
+        gU[plan.c0:].zero_()
+        for lv, G in zip(reversed(plan.levels), reversed(ctx.saved_G)): _level_back(lv, gU, G, ctx.sc)
+        gc = _const_grads(plan, gU, U, consts).view(-1, 2) if ctx.needs_input_grad[1] else None
+        gW = W.new_zeros(W.shape).index_copy_(1, plan.w_rows, gyT @ U[:plan.c0].T)     # inactive slots' columns: 0
+        return gU[:plan.n_in].T, gc, gW, gyT.sum(1), None
 
-def _level_values(x, consts, plan, n_rows):
-    "The value buffer with plain differentiable ops (one out-of-place `index_copy` per level): what `torch.jit.trace` records"
-    V = torch.cat([x.T, x.new_zeros(n_rows - x.shape[1], x.shape[0])])
+# %% ../nbs/30_evolve.ipynb #f9aa8fe2
+def _level_values(x, consts, plan):
+    "The values in slot order with plain differentiable ops (an out-of-place `index_copy` per level): what `torch.jit.trace` records"
+    B = x.shape[0]
+    U = torch.cat([x.T, x.new_zeros(plan.c0 - plan.n_in, B), consts.index_select(0, plan.crows)[:, None].expand(-1, B), x.new_zeros(1, B)])
+    sc, sh = _affine(plan, consts)
     for lv in plan.levels:
-        ab = V.index_select(0, lv.idx)
-        if lv.has_const: ab = torch.where(lv.cmask, consts.index_select(0, lv.cidx)[:, None], ab)
-        a, b = ab[:lv.n], ab[lv.n:]
-        outs = [OPS[nm][0](a[s:e], b[s:e]) for nm, s, e in lv.segs]
-        V = V.index_copy(0, lv.rows, torch.addcmul(lv.shift, torch.cat(outs), lv.scale))
-    return V
+        G, n = U.index_select(0, lv.idx), lv.n_vv
+        H = torch.cat([OPS[op][0](G[s:e], G[n + s:n + e]) for op, s, e in lv.segs] + [U.index_select(0, lv.ida)])
+        rows = torch.arange(lv.start, lv.start + lv.n, device=x.device)
+        U = U.index_copy(0, rows, torch.addcmul(sh[lv.off:lv.off + lv.n], H, sc[lv.off:lv.off + lv.n]))
+    return U.index_select(0, plan.slot_map)
+
+@patch
+def _get_plan(self:EvolvingLayer, x):
+    plan = self._plan
+    return plan if plan is not None and plan.device == x.device and plan.dtype == x.dtype else self._build_plan(x.device, x.dtype)
 
 @patch
 def _values(self:EvolvingLayer, x):
-    plan = self._plan
-    if plan is None or plan.device != x.device or plan.dtype != x.dtype: plan = self._build_plan(x.device, x.dtype)
-    return _LevelEval.apply(x, self.const.reshape(-1), plan, self.in_features + self.max_ops)
+    "The values `V` on `x` in slot order, no gradient: `[in_features + max_ops, batch]`, rows of inactive slots 0"
+    x = x.to(self.out.weight.dtype)
+    plan = self._get_plan(x)
+    with torch.no_grad(): return _fill(x, self.const.view(-1), plan)[0].index_select(0, plan.slot_map)
 
 @patch
 def _traced(self:EvolvingLayer, x):
@@ -234,14 +317,20 @@ def _traced(self:EvolvingLayer, x):
         warnings.simplefilter('ignore', torch.jit.TracerWarning)    # shapes and the graph's buffers read as constants: intended
         self._check_x(x)
         plan, self._plan = self._build_plan(x.device, x.dtype), None   # built in every traced call, so both of trace's checks see it
-    return F.linear(_level_values(x, self.const.reshape(-1), plan, self.in_features + self.max_ops).T, self.out.weight, self.out.bias)
+    return torch.addmm(self.out.bias[:, None], self.out.weight, _level_values(x, self.const.reshape(-1), plan)).T
 
 @patch
 def forward(self:EvolvingLayer, x):
     "Outputs `[batch, out_features]` for inputs `x` of shape `[batch, in_features]`"
     if torch.jit.is_tracing(): return self._traced(x)
     self._check_x(x)
-    return F.linear(self._values(x).T, self.out.weight, self.out.bias)
+    W = self.out.weight
+    if x.dtype != W.dtype: x = x.to(W.dtype)                 # e.g. half-precision activations under autocast: the ops run in the layer's dtype
+    if not torch.is_autocast_enabled(x.device.type): return _LayerEval.apply(x, self.const, W, self.out.bias, self._get_plan(x))
+    with torch.autocast(x.device.type, enabled=False): return _LayerEval.apply(x, self.const, W, self.out.bias, self._get_plan(x))
+
+
+# ### Describing the graph
 
 # %% ../nbs/30_evolve.ipynb #28f78c26
 @patch
