@@ -15,8 +15,9 @@ from .core import (get_module, set_module, module_names, finite_rows, FitAware, 
                             apply_model, rebuild_optimizer)
 
 # %% auto #0
-__all__ = ['OPS', 'CONST', 'EvolvingLayer', 'NonFiniteBatch', 'reset_slot_state', 'layer_io', 'evolve_step', 'EvolveCallback',
-           'replace_linear', 'last_linear', 'evolve_prepare', 'evolve_spec', 'plot_topology']
+__all__ = ['OPS', 'CONST', 'N_CANDIDATES', 'EvolvingLayer', 'tidy_expression', 'NonFiniteBatch', 'reset_slot_state', 'layer_io',
+           'evolve_step', 'EvolveCallback', 'replace_linear', 'last_linear', 'evolve_prepare', 'evolve_spec',
+           'plot_topology']
 
 # %% ../nbs/30_evolve.ipynb #c8925cf4
 OPS = {'add': (torch.add, '{} + {}'), 'mul': (torch.mul, '{} * {}'), 'sub': (torch.sub, '{} - {}'),
@@ -240,6 +241,13 @@ def _op_grads(name, g, a, b):
     tie = (a == b).to(g.dtype) * 0.5
     return g * (win.to(g.dtype) + tie), g * ((~win & (a != b)).to(g.dtype) + tie)
 
+_GRAIN = 32768   # PyTorch's grain size: smaller element-wise work runs on the calling thread
+
+def _scatter_add(dst, idx, src):
+    "`dst[idx] += src` along dim 0, repeated indices summed. With several threads, `index_add_` starts a parallel region even for tiny work, and on a busy machine waking the other threads costs ~0.1 s: small ones go through `index_put_`"
+    if torch.get_num_threads() > 1 and src.numel() < _GRAIN: dst.index_put_((idx,), src, accumulate=True)
+    else: dst.index_add_(0, idx, src)
+
 def _level_back(lv, gU, G, sc):
     "Accumulate one level's gradient into the rows of its operands"
     n, B = lv.n_vv, gU.shape[1]
@@ -252,15 +260,15 @@ def _level_back(lv, gU, G, sc):
             elif op == 'mul': torch.mul(gs, G[n + s:n + e], out=ga); torch.mul(gs, G[s:e], out=gb)
             else:
                 for t, out in zip(_op_grads(op, gs, G[s:e], G[n + s:n + e]), (ga, gb)): out.copy_(t)
-        gU.index_add_(0, lv.idx, gG)
-    if lv.n > n: gU.index_add_(0, lv.ida, g[n:])
+        _scatter_add(gU, lv.idx, gG)
+    if lv.n > n: _scatter_add(gU, lv.ida, g[n:])
 
 def _const_grads(plan, gU, U, consts):
     "Gradients of the constants: those read as rows, then those folded into affine ops"
     gc = consts.new_zeros(consts.shape[0])
-    if plan.c1 > plan.c0: gc.index_add_(0, plan.crows, gU[plan.c0:plan.c1].sum(1))
-    if len(plan.m_rows): gc.index_add_(0, plan.m_par, plan.m_s * (gU.index_select(0, plan.m_rows) * U.index_select(0, plan.m_a)).sum(1))
-    if len(plan.a_rows): gc.index_add_(0, plan.a_par, plan.a_s * gU.index_select(0, plan.a_rows).sum(1))
+    if plan.c1 > plan.c0: _scatter_add(gc, plan.crows, gU[plan.c0:plan.c1].sum(1))
+    if len(plan.m_rows): _scatter_add(gc, plan.m_par, plan.m_s * (gU.index_select(0, plan.m_rows) * U.index_select(0, plan.m_a)).sum(1))
+    if len(plan.a_rows): _scatter_add(gc, plan.a_par, plan.a_s * gU.index_select(0, plan.a_rows).sum(1))
     return gc
 
 class _LayerEval(torch.autograd.Function):
@@ -330,7 +338,11 @@ def forward(self:EvolvingLayer, x):
     with torch.autocast(x.device.type, enabled=False): return _LayerEval.apply(x, self.const, W, self.out.bias, self._get_plan(x))
 
 
-# ### Describing the graph
+# ### Describing the graph: ops and formulas
+#
+# An op *carries weight* when one of its outgoing weights exceeds a threshold in magnitude, or when an op that carries weight reads it; the others are dead weight (`live_slots`). Because every op's output is normalised to unit standard deviation on its calibration batch, an outgoing weight is directly the size of the op's contribution there, so one absolute threshold fits every op.
+#
+# `expressions` writes each output as a `sympy` expression of the inputs: the ops' formulas substituted into the output `Linear`, the result expanded, and its terms with coefficients at most `threshold` dropped; with `tolerance`, every coefficient within `tolerance` of a simple fraction becomes that fraction (`sympy.nsimplify`), so a trained $1.00003\,x_0x_1$ reads $x_0x_1$. The pruning is done on the expanded terms, not on the weights: several small weights can add up in one coefficient (an op $x_0 + 1$ with weight $10^{-3}$ moves the coefficient of $x_0$ by $10^{-3}$). Only weights below `threshold`/100, whose terms stay far below `threshold` on inputs of unit scale, are left out before expanding, to keep it fast. `describe` shows the ops that carry weight, those that don't, and the formula of each output — as text, or with LaTeX in a notebook.
 
 # %% ../nbs/30_evolve.ipynb #28f78c26
 @patch
@@ -346,17 +358,105 @@ def formula(self:EvolvingLayer, s:int) -> str:
     return f"h{s} = " + OPS[self.ops[int(self.kind[s])]][1].format(self._operand_name(s, 0, a), self._operand_name(s, 1, b))
 
 @patch
-def formulas(self:EvolvingLayer) -> list:
-    "One line per active op, by level: formula, level, birth epoch and the norm of its outgoing weights"
+def formulas(self:EvolvingLayer, slots=None) -> list:
+    "One line per active op (or per slot of `slots`), by level: formula, level, birth epoch and the norm of its outgoing weights"
     lv, n_in = self.slot_levels(), self.in_features
+    keep = set(lv if slots is None else slots)
     return [f"{self.formula(s):<28} level {l}  born {int(self.birth[s])}  |w|={float(self.out.weight[:, n_in + s].detach().norm()):.3g}"
-            for s, l in sorted(lv.items(), key=lambda t: (t[1], t[0]))]
+            for s, l in sorted(lv.items(), key=lambda t: (t[1], t[0])) if s in keep]
 
 @patch
-def describe(self:EvolvingLayer):
-    "Print every active op as a formula"
-    print(f"EvolvingLayer: {int(self.active.sum())}/{self.max_ops} ops active, depth {max(self.slot_levels().values(), default=0)}, epoch {int(self.clock)}")
-    for f in self.formulas(): print('  ' + f)
+def live_slots(self:EvolvingLayer, threshold:float=0.) -> list:
+    "Active slots that carry weight: an outgoing weight of magnitude > `threshold` (and an output that is not constantly 0), or a live reader"
+    n_in, lv, src, sd = self.in_features, self.slot_levels(), self.src.tolist(), self.sd.tolist()
+    wmax = self.out.weight.detach().abs().amax(0).tolist()
+    readers = {s: [r for r in lv if s + n_in in src[r]] for s in lv}
+    live = set()
+    for s in sorted(lv, key=lambda s: -lv[s]):               # readers sit on higher levels: decide them first
+        if (math.isfinite(sd[s]) and wmax[n_in + s] > threshold) or any(r in live for r in readers[s]): live.add(s)
+    return sorted(live)
+
+# %% ../nbs/30_evolve.ipynb #6c79e14f
+def _sym_op(name, a, b):
+    import sympy as sp
+    return {'add': lambda: a + b, 'sub': lambda: a - b, 'mul': lambda: a * b, 'max': lambda: sp.Max(a, b), 'min': lambda: sp.Min(a, b)}[name]()
+
+@patch
+def _sym_values(self:EvolvingLayer, slots, xs) -> dict:
+    "The normalised output of each slot of `slots` as a `sympy` expression of the input symbols `xs`"
+    import sympy as sp
+    n_in, lv, src = self.in_features, self.slot_levels(), self.src.tolist()
+    h = {}
+    for s in sorted(slots, key=lambda s: (lv[s], s)):
+        a, b = (sp.Float(float(self.const[s, j].detach())) if v == CONST else (xs[v] if v < n_in else h[v - n_in]) for j, v in enumerate(src[s]))
+        mu, sd = float(self.mu[s]), float(self.sd[s])
+        h[s] = sp.Integer(0) if math.isinf(sd) else (_sym_op(self.ops[int(self.kind[s])], a, b) - sp.Float(mu)) / sp.Float(sd)
+    return h
+
+_WEIGHT_FRACTION = 1e-2   # weights below threshold/100 are left out before expanding: on inputs of unit scale their terms are far below `threshold`
+
+def tidy_expression(y, threshold:float=1e-2, tolerance:float|None=None):
+    "`sympy` expression `y` expanded, terms whose coefficient is at most `threshold` dropped, coefficients within `tolerance` of a simple fraction replaced by it"
+    import sympy as sp
+    res = sp.Integer(0)
+    for m, c in sp.expand(y).as_coefficients_dict().items():
+        if abs(float(c)) <= threshold: continue
+        res += (sp.nsimplify(float(c), tolerance=tolerance, rational=True) if tolerance else c) * m
+    return res
+
+@patch
+def expressions(self:EvolvingLayer, threshold:float=1e-2, tolerance:float|None=None, names=None) -> list:
+    "One expanded `sympy` expression per output, terms with coefficients <= `threshold` dropped; coefficients within `tolerance` of a simple fraction replaced by it"
+    import sympy as sp
+    n_in, w_min = self.in_features, threshold * _WEIGHT_FRACTION
+    xs = sp.symbols(list(names) if names is not None else [f'x{i}' for i in range(n_in)])
+    xs = xs if isinstance(xs, (tuple, list)) else (xs,)
+    live = self.live_slots(w_min)
+    h = self._sym_values(live, xs)
+    W, b = self.out.weight.detach().double().tolist(), self.out.bias.detach().double().tolist()
+    ys = [sp.Float(b[o]) + sp.Add(*[sp.Float(w) * x for w, x in zip(W[o][:n_in], xs) if abs(w) > w_min])
+          + sp.Add(*[sp.Float(W[o][n_in + s]) * h[s] for s in live if abs(W[o][n_in + s]) > w_min]) for o in range(self.out_features)]
+    return [tidy_expression(y, threshold, tolerance) for y in ys]
+
+# %% ../nbs/30_evolve.ipynb #4a5a7063
+def _short(y, digits:int=4, max_terms:int=8):
+    "`y` with floats shown to `digits` significant digits and at most `max_terms` terms (the largest), for display"
+    import sympy as sp
+    terms = sorted(sp.Add.make_args(y), key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
+    y = sp.Add(*terms[:max_terms])
+    y = y.xreplace({f: sp.Float(f, digits) for f in y.atoms(sp.Float)})
+    return y, len(terms) - min(len(terms), max_terms)
+
+def _in_notebook():
+    try:
+        from IPython import get_ipython
+        return 'IPKernelApp' in getattr(get_ipython(), 'config', {})
+    except ImportError: return False
+
+@patch
+def describe(self:EvolvingLayer, threshold:float=1e-2, tolerance:float|None=None, max_terms:int=8):
+    "Show the ops that carry weight (`live_slots(threshold)`), those that don't, and each output's formula (`expressions`); LaTeX in a notebook"
+    import sympy as sp
+    lv, live = self.slot_levels(), self.live_slots(threshold)
+    dead = [s for s in lv if s not in live]
+    head = (f"EvolvingLayer: {len(lv)}/{self.max_ops} ops active, {len(live)} carry weight (> {threshold:g}), {len(dead)} do not; "
+            f"depth {max(lv.values(), default=0)}, epoch {int(self.clock)}")
+    ys = [_short(y, max_terms=max_terms) for y in self.expressions(threshold, tolerance)]
+    more = lambda k: f" + … ({k} more terms)" if k else ''
+    if _in_notebook():
+        from IPython.display import Markdown, display
+        ops = lambda ss: '\n'.join(f"    {f}" for f in self.formulas(ss)) or '    (none)'
+        dots = lambda k: ' + \\dots' if k else ''
+        eqs = '\n'.join(f"$$y_{{{o}}} = {sp.latex(y)}{dots(k)}$$" for o, (y, k) in enumerate(ys))
+        display(Markdown(f"{head}\n\nOps that carry weight:\n\n{ops(live)}\n\nOps that do not (`prune_dead({threshold:g})` removes them):\n\n{ops(dead)}\n\n{eqs}"))
+        return
+    print(head)
+    for title, ss in (('carry weight', live), (f'carry none (prune_dead({threshold:g}) removes them)', dead)):
+        print(f"  {title}:"); print('\n'.join('    ' + f for f in self.formulas(ss)) or '    (none)')
+    for o, (y, k) in enumerate(ys): print(f"  y{o} = {y}{more(k)}")
+
+
+# A layer starts with no ops: it is exactly a `Linear(in_features, out_features)`.
 
 # %% ../nbs/30_evolve.ipynb #39cb0e99
 @patch
@@ -407,6 +507,8 @@ def _finite_batch(self:EvolvingLayer, xb, grad=None, what:str='grow'):
     return xb[ok], (grad[ok] if grad is not None else None), V[:, ok]
 
 # %% ../nbs/30_evolve.ipynb #b0a8c7bb
+N_CANDIDATES = 256   # random candidates scored per gradient-scored growth (chosen by the formula-recovery benchmark)
+
 @patch
 def _random_op(self:EvolvingLayer, g, vals):
     "A random op over the values `vals` following the post's rule: operand 2/3 value, 1/3 constant, never two constants"
@@ -458,26 +560,44 @@ def _value_rows(self:EvolvingLayer) -> list:
     return list(range(self.in_features)) + [self.in_features + s for s, a in enumerate(self.active.tolist()) if a]
 
 @patch
+def _candidates(self:EvolvingLayer, V, cands):
+    "Normalised outputs `H` [K, B] of candidate ops `cands` = [(kind, a, b)] on values `V` (constants at 1), and their operands"
+    k, B = torch.tensor([c[0] for c in cands]), V.shape[1]
+    operand = lambda j: torch.stack([V[c[j]] if c[j] != CONST else V.new_ones(B) for c in cands])
+    A, Bv = operand(1), operand(2)
+    R = torch.empty_like(A)
+    for kind in k.unique().tolist(): R[k == kind] = OPS[self.ops[kind]][0](A[k == kind], Bv[k == kind])
+    mu, sd = R.mean(1, keepdim=True), R.std(1, unbiased=False, keepdim=True)
+    ref = torch.maximum(mu.abs(), torch.maximum(A.std(1, unbiased=False, keepdim=True), Bv.std(1, unbiased=False, keepdim=True)))
+    sd = torch.where((sd > 1e-7 * ref) & (sd > 0), sd, torch.inf)            # as `_stats`: constant outputs become 0
+    return (R - mu) / sd, A, Bv
+
+def _lookahead(H, vals, g, chunk_elems:int=2**22):
+    "For each row of `H`: the best score of its products with a row of `vals` (standardised), in chunks of bounded memory"
+    res, step = [], max(1, chunk_elems // max(1, vals.numel()))
+    for i in range(0, len(H), step):
+        P = H[i:i + step, None, :] * vals[None]                                  # [k, M, B]
+        P = (P - P.mean(-1, keepdim=True)) / P.std(-1, unbiased=False, keepdim=True).clamp_min(1e-6)
+        res.append(torch.einsum('kmb,bo->kmo', P, g).norm(dim=-1).amax(1))
+    return torch.cat(res)
+
+@patch
 def candidate_scores(self:EvolvingLayer, xb, grad, cands, lookahead:bool=True, V=None):
     "Gradient scores (RigL-style, new directions only) of candidate ops `cands` = [(kind, a, b)] on batch `xb`"
     with torch.no_grad():
         if V is None: xb, grad, V = self._finite_batch(xb, grad, 'candidate_scores')
         g, tol, B = grad.to(V.dtype), 1e3 * torch.finfo(V.dtype).eps, V.shape[1]
-        raws = [self._raw(V, *c) for c in cands]
-        H = torch.stack([(r - mu) / sd for r, (mu, sd) in ((r[0], _stats(*r)) for r in raws)])   # [K, B]
+        H, A, Bv = self._candidates(V, cands)                                 # [K, B]
         bad = ~torch.isfinite(H).all(1)
         H[bad] = 0.
         vals = V[self._value_rows()]                                          # [M, B]
         X = torch.cat([torch.ones_like(V[:1]), vals])
-        if B >= 2 * len(X): Hp = _off_span(H, X, tol)                        # new directions for the whole `Linear`
-        else: Hp = _off_operands(H, torch.stack([r[1] for r in raws]), torch.stack([r[2] for r in raws]), tol)
+        Hp = _off_span(H, X, tol) if B >= 2 * len(X) else _off_operands(H, A, Bv, tol)   # new directions (see above)
         Hp = torch.where(Hp.norm(dim=1, keepdim=True) > tol * math.sqrt(B), Hp, 0.)
         score = (Hp @ g).norm(dim=1) / B
         if lookahead and 'mul' in self.ops:
-            P = H[:, None, :] * vals[None]                                   # [K, M, B]
-            P = (P - P.mean(-1, keepdim=True)) / P.std(-1, unbiased=False, keepdim=True).clamp_min(1e-6)
             new_part = Hp.norm(dim=1) / H.norm(dim=1).clamp_min(1e-12)             # 0 for an affine copy of a feature
-            score = torch.maximum(score, new_part * torch.einsum('kmb,bo->kmo', P, g).norm(dim=-1).amax(1) / B)
+            score = torch.maximum(score, new_part * _lookahead(H, vals, g) / B)
         return score.masked_fill(bad, -1.)
 
 # %% ../nbs/30_evolve.ipynb #71b2313a
@@ -524,7 +644,7 @@ def grow(self:EvolvingLayer, n:int=1, xb=None, grad=None, strategy:str='random',
         if xb is not None: xb, grad, V = self._finite_batch(xb, grad, 'grow')
         with self._rng() as g:
             vals = self._value_rows()
-            cands = [self._random_op(g, vals) for _ in range(n if strategy == 'random' else max(n_candidates or 32 * n, n))]
+            cands = [self._random_op(g, vals) for _ in range(n if strategy == 'random' else max(n_candidates or N_CANDIDATES, n))]
         if strategy == 'gradient': cands = self._ranked(cands, self.candidate_scores(xb, grad, cands, lookahead, V))
         elif V is not None: cands = [c for c in cands if torch.isfinite(self._raw(V, *c)[0]).all()]
         if len(cands) < n: warnings.warn(f"grow: only {len(cands)} of the {n} op(s) asked for are new and finite on the batch; grew those", stacklevel=2)
@@ -575,6 +695,15 @@ def prune(self:EvolvingLayer, n:int=1, xb=None, min_age:int=1) -> list:
         gone = [cands[i] for i in sorted(range(len(cands)), key=lambda i: (float(scores[i]), cands[i]))[:n]]
         for s in gone: self._free_slot(s, V[self.in_features + s].mean())
     return gone
+
+# %% ../nbs/30_evolve.ipynb #cd26e0b5
+@patch
+def prune_dead(self:EvolvingLayer, threshold:float=0.) -> list:
+    "Remove every op that carries no weight (see `live_slots`); with `threshold=0` the output is unchanged, bit for bit"
+    dead = sorted(set(self.slot_levels()) - set(self.live_slots(threshold)))
+    with self._atomic(), torch.no_grad():
+        for s in dead: self._free_slot(s, 0.)
+    return dead
 
 # %% ../nbs/30_evolve.ipynb #6357bc10
 @patch
@@ -663,14 +792,13 @@ def evolve_step(model:nn.Module, xb, yb=None, loss_func=None, opt=None, layers=N
     for l in layers:
         if l not in live: recs[l]['note'] = 'frozen: left as it is (unfreeze its parameter group to evolve it)'
     loss = None
-    if live:
-        ins, _, loss = layer_io(model, live, xb, yb, loss_func if grow != 'gradient' else None)
+    if live:      # one pass: the layers' inputs don't depend on them; their output gradients are taken before pruning
+        ins, grads, loss = layer_io(model, live, xb, yb, loss_func if grow == 'gradient' and n_grow else None)
         for l in live:
             before, k = {s: l.formula(s) for s in l.slot_levels()}, min(n_prune, len(l.prunable(min_age)))
             with _noted(recs[l]): recs[l]['slots'] += l.prune(k, ins[l], min_age) if k else []
             recs[l]['pruned'] = [before[s] for s in recs[l]['slots']]
-        grads = {}
-        if grow == 'gradient' and n_grow: ins, grads, loss = layer_io(model, live, xb, yb, loss_func)
+        grads = grads if grow == 'gradient' else {}
         for l in live:
             n_old = len(recs[l]['slots'])
             with _noted(recs[l]): _grow_round(l, recs[l], ins[l], grads.get(l), n_grow, grow, n_candidates)
