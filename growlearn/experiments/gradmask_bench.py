@@ -17,13 +17,14 @@ from ..core import quiet
 from ..data import vision_tensors, heldout_tensors, per_class_idxs, tensor_dls
 from ..models import small_cnn, body_head_splitter
 from ..bench import register, summarize, compare, write_result, pretrained_mnist_cnn
-from ..stats import collect_stats, channel_distance
+from ..stats import collect_stats, collect_pair, channel_distance
 from ..gradmask import GradMask, GradMaskCallback, make_masks, random_masks, jaccard
 
 # %% auto #0
-__all__ = ['LRS', 'ABLATIONS', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default', 'arm_linear_probe', 'arm_lp_ft',
-           'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks', 'arm_grid', 'stats_cost',
-           'mask_stability', 'mask_overhead', 'gradmask_fewshot', 'arm_masked_opts', 'gradmask_bn_ablation']
+__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default', 'arm_linear_probe',
+           'arm_lp_ft', 'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks', 'arm_grid',
+           'stats_cost', 'mask_stability', 'mask_overhead', 'stats_ratios', 'gradmask_cost', 'gradmask_fewshot',
+           'arm_masked_opts', 'gradmask_bn_ablation']
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #e099a80a
 def _acc(model, x, y, bs=1000):
@@ -84,11 +85,9 @@ def gradmask_masks(pre, data, x_pre, seed, methods=('kl_log', 'kl', 'd', 'ks', '
     dl = lambda x: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=bs)
     m = _transfer(pre, seed)
     res = {}
-    gm = GradMask(m, dl(x_pre), dl(xt), method='kl_log', quantile=quantile, progress=False).fit()
-    pre_st, new_st = gm.stats
+    pre_st, new_st = collect_pair(m, dl(x_pre), dl(xt), layers=GradMask(m)._judged, log=True, bins=64)
     for meth in methods:
-        if meth == 'bn': res[meth] = GradMask(m, None, dl(xt), method='kl', quantile=quantile, progress=False).fit().masks
-        elif meth == 'kl_log': res[meth] = gm.masks
+        if meth == 'bn': res[meth] = GradMask(m, None, dl(xt), method='kl', quantile=quantile).fit().masks
         else: res[meth] = make_masks(channel_distance(pre_st, new_st, meth), quantile=quantile)
     return res
 
@@ -126,7 +125,7 @@ def stats_cost(pre, n, bs=256, reps=3, subsample=1):
     for _ in range(reps):
         t = time.perf_counter(); infer(); t_inf.append(time.perf_counter() - t)
         r0 = _rss(); t = time.perf_counter()
-        collect_stats(m, dl, progress=False, subsample=subsample); t_st.append(time.perf_counter() - t)
+        collect_stats(m, dl, subsample=subsample); t_st.append(time.perf_counter() - t)
         drss = max(drss, _rss() - r0)
     return min(t_inf), min(t_st), drss
 
@@ -140,8 +139,8 @@ def mask_stability(pre, x_pre, methods, n=2000, seed=0, bs=256):
     m = _transfer(pre, 0)
     res = {}
     for meth in methods:
-        ms = [(GradMask(m, None, dl(h), method='kl', progress=False) if meth == 'bn'
-               else GradMask(m, dl(x_pre), dl(h), method=meth, progress=False)).fit().masks for h in halves]
+        ms = [(GradMask(m, None, dl(h), method='kl') if meth == 'bn' else GradMask(m, dl(x_pre), dl(h), method=meth)).fit().masks
+              for h in halves]
         res[meth] = jaccard(*ms)
     return res
 
@@ -151,8 +150,9 @@ def mask_overhead(pre, masks, reps=5, n=10, bs=32):
     def one(masked):
         m = _transfer(pre, 0); m.train()
         o = Adam(list(m.parameters()), lr=1e-3)
-        g = GradMask(m, progress=False).set_masks(masks) if masked else None
+        g = GradMask(m).set_masks(masks) if masked else None
         def step():
+            if g: g.save()
             loss = F.cross_entropy(m(x), y); loss.backward()
             if g: g.apply()
             o.step(); o.zero_grad()
@@ -165,6 +165,75 @@ def mask_overhead(pre, masks, reps=5, n=10, bs=32):
     for _ in range(reps):
         for k in ts: ts[k].append(one(k))
     return min(ts[False]), min(ts[True])
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #2a117082
+def _cost_cases(quick):
+    "name → (model in eval mode, images, batch size): small_cnn at 28 px (MNIST pre-trained) and a ResNet-18 at 64 px"
+    from torchvision.models import resnet18
+    from growlearn.bench import cache_dir
+    x28 = vision_tensors('fashion_mnist', True)[0][:256 if quick else 4096]
+    cached = (cache_dir()/'small_cnn_mnist_e1_lr0.003_bs128_s0.pth').exists()
+    cnn = pretrained_mnist_cnn(verbose=False) if (cached or not quick) else small_cnn(10)
+    torch.manual_seed(0)
+    x64 = F.interpolate(x28[:64 if quick else 1024], size=64, mode='bilinear').repeat(1, 3, 1, 1)
+    return {'small_cnn_28px': (cnn.eval(), x28, 256), 'resnet18_64px': (resnet18(num_classes=10).eval(), x64, 128)}
+
+COST_VARIANTS = {'kl': dict(log=False), 'kl_log (default)': {}, 'ks': dict(bins=64), 'kl_log, subsample=1': dict(subsample=1)}
+
+def _seconds(fn):
+    t = time.perf_counter(); fn(); return time.perf_counter() - t
+
+def stats_ratios(model, x, bs, reps=5, variants=COST_VARIANTS):
+    "Per repetition, inference seconds and each variant's statistics-pass seconds over the same batches, interleaved"
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=bs)
+    def infer():
+        with torch.no_grad():
+            for (b,) in dl: model(b)
+    t_inf, t_st = [], {k: [] for k in variants}
+    for _ in range(reps):
+        t_inf.append(_seconds(infer))
+        for k, kw in variants.items(): t_st[k].append(_seconds(lambda: collect_stats(model, dl, **kw)))
+    return t_inf, t_st
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #7f44ee04
+def _cost_plot(res, limit=1.3):
+    import matplotlib.pyplot as plt
+    keys = list(res)
+    fig, ax = plt.subplots(figsize=(7, 0.35*len(keys) + 1))
+    for i, k in enumerate(keys):
+        ax.scatter(res[k]['per_seed'], np.full(len(res[k]['per_seed']), i), s=10, color='C0')
+        ax.scatter([res[k]['mean']], [i], marker='|', s=200, color='C1')
+    ax.axvline(limit, ls='--', c='r', label=f'{limit}× inference'); ax.axvline(1, c='k', lw=.5)
+    ax.set_yticks(range(len(keys))); ax.set_yticklabels(keys, fontsize=8); ax.invert_yaxis()
+    ax.set_xlabel('statistics pass / plain inference (per repetition)'); ax.legend(fontsize=8)
+    return fig
+
+@register('gradmask_cost')
+def gradmask_cost(quick:bool=False, out_dir=None, reps:int|None=None, threads:int=1, log=print) -> dict:
+    "The statistics pass against a plain inference pass: small_cnn at 28 px and ResNet-18 at 64 px, ratios measured side by side"
+    nt = torch.get_num_threads(); torch.set_num_threads(threads)
+    try:
+        t0, reps = time.perf_counter(), reps or (1 if quick else 5)
+        results, best, seconds = {}, {}, {}
+        for case, (model, x, bs) in _cost_cases(quick).items():
+            t_inf, t_st = stats_ratios(model, x, bs, reps)
+            for k, ts in t_st.items():
+                results[f'{case}: {k}'] = [t / i for t, i in zip(ts, t_inf)]
+                best[f'{case}: {k}'] = min(ts) / min(t_inf)
+            seconds[case] = {'inference': min(t_inf), **{k: min(v) for k, v in t_st.items()}, 'images': len(x), 'bs': bs}
+            log(f"{case}: " + ', '.join(f"{k} {best[f'{case}: {k}']:.2f}x" for k in t_st))
+        model, x, _ = _cost_cases(quick)['small_cnn_28px']
+        dl = lambda t: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(t), batch_size=256)
+        x_pre = vision_tensors('mnist', True)[0][:256 if quick else 2000]
+        m_auto, m_all = (GradMask(_transfer(model, 0), dl(x_pre), dl(x[:1000]), subsample=s).fit().masks for s in ('auto', 1))
+        summ = {k: summarize(v) for k, v in results.items()}
+        path = write_result('gradmask_cost' + ('_quick' if quick else ''), {'reps': reps, 'threads': threads, 'cases': list(seconds), 'variants': COST_VARIANTS},
+                            list(range(reps)), summ, wall_s=time.perf_counter() - t0, fig=_cost_plot(summ), out_dir=out_dir,
+                            extra={'best_of_reps': best, 'seconds_best': seconds, 'mask_jaccard_auto_vs_every_position': jaccard(m_auto, m_all)})
+        import json, matplotlib.pyplot as plt
+        plt.close('all')
+        return json.loads(path.read_text())
+    finally: torch.set_num_threads(nt)
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #663f50f9
 def _quick_pretrained():
