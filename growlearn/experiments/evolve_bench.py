@@ -180,20 +180,22 @@ def evolve_recover(expr:str, seed:int, n_candidates:int|None=256, n_prune:int=1,
                    stop_mse:float=1e-10) -> dict:
     "Fit an `EvolvingLayer` to `expr`'s data from `seed` (rounds end early once the training MSE is <= `stop_mse`); test MSE, formula, recovered?"
     target, n_in, (xtr, ytr), (xte, yte) = family_data(expr, seed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
     lay = EvolvingLayer(n_in, 1, max_ops=max_ops, seed=seed)
     opt, log = torch.optim.Adam(lay.parameters(), lr=lr), []
     for r in range(rounds):
         if _adam_steps(lay, opt, xtr, ytr, steps) <= stop_mse or r == rounds - 1: break
-        log += evolve_step(lay, xtr[:512], ytr[:512], F.mse_loss, opt=opt, n_prune=n_prune, n_grow=n_grow, grow=grow, n_candidates=n_candidates)
+        with warnings.catch_warnings():   # without pruning (`n_prune=0`) the slots fill up: growth stops, as intended
+            warnings.filterwarnings('ignore', message='.*slots are in use')
+            log += evolve_step(lay, xtr[:512], ytr[:512], F.mse_loss, opt=opt, n_prune=n_prune, n_grow=n_grow, grow=grow, n_candidates=n_candidates)
     if dead is not None: reset_slot_state(opt, lay, lay.prune_dead(dead))
     for gr in opt.param_groups: gr['lr'] = lr / 10
     _adam_steps(lay, opt, xtr, ytr, polish)
     with torch.no_grad(): mse = float(F.mse_loss(lay(xte), yte))
     formula = lay.expressions(threshold=1e-2, tolerance=tolerance)[0]
-    return dict(recovered=recovered(formula, target, mse), mse=mse, formula=str(formula), wall_s=time.perf_counter() - t0,
-                ops=len(lay.live_slots(1e-2)), log=log)
+    return dict(recovered=recovered(formula, target, mse), mse=mse, formula=str(formula), cpu_s=time.process_time() - c0,
+                wall_s=time.perf_counter() - t0, ops=len(lay.live_slots(1e-2)), log=log)
 
 # %% ../../nbs/experiments/evolve_bench.ipynb #5516a4e0
 def reproducible(expr:str='x0*x1 + x2', seed:int=0, **kw) -> bool:
@@ -209,15 +211,15 @@ def _gp_sympy(program, n_in:int):
     ns = {f'X{i}': x for i, x in enumerate(xs)} | dict(add=lambda a, b: a + b, sub=lambda a, b: a - b, mul=lambda a, b: a * b)
     return sp.sympify(str(program), locals=ns)
 
-def gplearn_recover(expr:str, seed:int, budget_s:float=10., tolerance:float=1e-3, **kw) -> dict:
-    "gplearn's `SymbolicRegressor` (add, sub, mul) on `expr`'s data from `seed`, a generation at a time for up to `budget_s` seconds"
+def gplearn_recover(expr:str, seed:int, budget_s:float=5., tolerance:float=1e-3, **kw) -> dict:
+    "gplearn's `SymbolicRegressor` (add, sub, mul) on `expr`'s data from `seed`, a generation at a time for up to `budget_s` CPU seconds"
     from gplearn.genetic import SymbolicRegressor
     target, n_in, (xtr, ytr), (xte, yte) = family_data(expr, seed)
     X, y = xtr.double().numpy(), ytr[:, 0].double().numpy()
     est = SymbolicRegressor(**{**dict(population_size=1000, function_set=('add', 'sub', 'mul'), metric='mse', stopping_criteria=1e-10,
                                       random_state=seed, n_jobs=1), **kw}, generations=1, warm_start=True)
-    t0, gen = time.perf_counter(), 0
-    while time.perf_counter() - t0 < budget_s and (gen == 0 or est._program.raw_fitness_ > 1e-10):
+    t0, c0, gen = time.perf_counter(), time.process_time(), 0
+    while time.process_time() - c0 < budget_s and (gen == 0 or est._program.raw_fitness_ > 1e-10):
         gen += 1
         est.set_params(generations=gen)
         with warnings.catch_warnings():
@@ -225,7 +227,8 @@ def gplearn_recover(expr:str, seed:int, budget_s:float=10., tolerance:float=1e-3
             est.fit(X, y)
     mse = float(np.mean((est.predict(xte.double().numpy()) - yte[:, 0].double().numpy()) ** 2))
     formula = tidy_expression(_gp_sympy(est._program, n_in), 1e-2, tolerance)
-    return dict(recovered=recovered(formula, target, mse), mse=mse, formula=str(formula), wall_s=time.perf_counter() - t0, generations=gen)
+    return dict(recovered=recovered(formula, target, mse), mse=mse, formula=str(formula), cpu_s=time.process_time() - c0,
+                wall_s=time.perf_counter() - t0, generations=gen)
 
 def have_gplearn() -> bool:
     "Whether gplearn can be imported (the genetic-programming arm needs it: `pip install gplearn`)"
@@ -242,7 +245,7 @@ def sweep(family=None, seeds=VALID_SEEDS, pools=POOLS, prunes=PRUNES, **kw) -> d
     family, rows = family or FAMILY, []
     def score(cfg):
         res = [evolve_recover(t['expr'], s, **cfg, **kw) for t in family for s in seeds]
-        rows.append(dict(**cfg, recovered=sum(r['recovered'] for r in res), runs=len(res), wall_s=float(np.mean([r['wall_s'] for r in res]))))
+        rows.append(dict(**cfg, recovered=sum(r['recovered'] for r in res), runs=len(res), cpu_s=float(np.mean([r['cpu_s'] for r in res]))))
         return rows[-1]
     best = max([score(dict(n_candidates=c, n_prune=1)) for c in pools], key=lambda r: (r['recovered'], -r['n_candidates']))
     rest = [score(dict(n_candidates=best['n_candidates'], n_prune=p)) for p in prunes if p != 1]
@@ -292,13 +295,13 @@ def diabetes_arm(arm:str, seed:int, lrs=(3e-3, 1e-2, 3e-2), rounds:int=8, steps:
 
 # %% ../../nbs/experiments/evolve_bench.ipynb #0e0e0ec4
 class _TimedEvolve(EvolveCallback):
-    "`EvolveCallback` that keeps the seconds each mutation round took, and each epoch's seconds without it"
+    "`EvolveCallback` that keeps the CPU seconds each mutation round took, and each epoch's CPU seconds without it"
     def __init__(self, **kw):
         super().__init__(**kw); self.mutation_s, self.epoch_s = [], []
-    def before_epoch(self): self._t = time.perf_counter()
+    def before_epoch(self): self._t = time.process_time()
     def after_epoch(self):
-        t = time.perf_counter(); self.epoch_s.append(t - self._t)
-        super().after_epoch(); self.mutation_s.append(time.perf_counter() - t)
+        t = time.process_time(); self.epoch_s.append(t - self._t)
+        super().after_epoch(); self.mutation_s.append(time.process_time() - t)
 
 def mutation_cost(epochs:int=2, quick:bool=False, n_candidates:int|None=None, bs:int=128) -> dict:
     "Seconds per epoch and per mutation round of `EvolveCallback` (small CNN, `EvolvingLayer` head; MNIST, or digits when `quick`)"
@@ -337,7 +340,7 @@ def _per_seed_rate(rec, arm, seeds):
     return [float(np.mean([r[arm][i]['recovered'] for r in rec.values()])) for i in range(len(seeds))]
 
 def _recovery_table(rec) -> dict:
-    "Per target: recoveries per arm (k of n), median test MSE, mean wall time, one formula of the evolving layer"
+    "Per target: recoveries per arm (k of n), median test MSE, mean CPU time, one formula of the evolving layer"
     out = {}
     for e, r in rec.items():
         row = dict(kind=r['kind'])
@@ -345,11 +348,15 @@ def _recovery_table(rec) -> dict:
             if arm not in r: continue
             xs = r[arm]
             row[arm] = dict(recovered=sum(x['recovered'] for x in xs), runs=len(xs), median_mse=float(np.median([x['mse'] for x in xs])),
-                            mean_wall_s=float(np.mean([x['wall_s'] for x in xs])), example=xs[0]['formula'])
+                            mean_cpu_s=float(np.mean([x['cpu_s'] for x in xs])), example=xs[0]['formula'])
         out[e] = row
     return out
 
 # %% ../../nbs/experiments/evolve_bench.ipynb #4c0fa05c
+def _median_rows(blocks) -> list:
+    "Speed rows with each time and ratio the median over independent `blocks` of `speed_table` rows"
+    return [{k: (float(np.median([b[i][k] for b in blocks])) if isinstance(v, float) else v) for k, v in r.items()} for i, r in enumerate(blocks[0])]
+
 def _figure(speed, table, sweep_rows, diab):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(17, 4.5), gridspec_kw=dict(width_ratios=[1, 2.2, 1]))
@@ -357,7 +364,7 @@ def _figure(speed, table, sweep_rows, diab):
     axs[0].bar(xs, [r['slowdown_vs_linear'] for r in speed], color='C0')
     axs[0].set_xticks(xs, [f"{r['n_ops']} ops\nB={r['batch']}" for r in speed], fontsize=8)
     for y, c in ((5, 'C2'), (10, 'C3')): axs[0].axhline(y, ls='--', c=c, lw=0.8)
-    axs[0].set_ylabel('fwd+bwd time / nn.Linear (same params)'); axs[0].set_title('speed, CPU, 1 thread (lower is better)')
+    axs[0].set_ylabel('fwd+bwd time / nn.Linear (same params)'); axs[0].set_title('speed, CPU, 1 thread, median of 3 (lower is better)')
     names, arms = list(table), [a for a in ('evolving', 'random', 'gplearn') if any(a in r for r in table.values())]
     w = 0.8 / len(arms)
     for j, arm in enumerate(arms):
@@ -381,9 +388,10 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
     torch.set_num_threads(1)                                   # a shared machine: one thread, ratios measured side by side
     try:
         eq = equivalence(10 if quick else 100)
-        speed = speed_table((16,), (256,), reps=3) if quick else speed_table()
+        blocks = [speed_table((16,), (256,), reps=3)] if quick else [speed_table() for _ in range(3)]   # 3 independent blocks
+        speed = _median_rows(blocks)
         sw = sweep(FAMILY[:1], (100,), (64,), (1,), rounds=3, steps=50, polish=50) if quick else sweep()
-        budget_s = 1. if quick else 10.
+        budget_s = 1. if quick else 5.
         rec, seeds, few = _recovery(sw['chosen'], quick, budget_s)
         cost = mutation_cost(epochs=1 if quick else 2, quick=quick, n_candidates=sw['chosen']['n_candidates'])
         diab_kw = dict(lrs=(1e-2,), rounds=2, steps=50) if quick else dict(lrs=(3e-3, 1e-2, 3e-2), rounds=8, steps=150)
@@ -395,6 +403,10 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
                'recovery: evolving (random growth)': _per_seed_rate(rec, 'random', few)}
     if have_gplearn(): results['recovery: gplearn'] = _per_seed_rate(rec, 'gplearn', few)
     for a, rs in diab.items(): results[f'diabetes {a} test MSE'] = [r['test'] for r in rs]
+    for i, r in enumerate(speed):
+        results[f"speed: fwd+bwd / nn.Linear, {r['n_ops']} ops, batch {r['batch']}"] = [b[i]['slowdown_vs_linear'] for b in blocks]
+        results[f"speed: naive loop / batched, {r['n_ops']} ops, batch {r['batch']}"] = [b[i]['speedup_vs_naive'] for b in blocks]
+    results['mutation round / epoch (CPU time)'] = [m / e for m, e in zip(cost['per_epoch']['mutation_s'], cost['per_epoch']['epoch_s'])]
     paired = lambda a, b: compare(a, b) if len(a) > 1 else {'mean': a[0] - b[0], 'ci95': None}
     ev5 = results['recovery: evolving (gradient growth)'][:len(few)]
     comparisons = {'recovery: gradient - random growth': paired(ev5, results['recovery: evolving (random growth)']),
@@ -404,7 +416,7 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
     row = lambda n, b: next((r for r in speed if r['n_ops'] == n and r['batch'] == b), None)
     summary = dict(
         device=f"CPU ({machine_info()})", equivalence=eq, speed=speed, sweep=sw, recovery=table, recovery_overall=overall,
-        gplearn=('budget %.0f s per run, population 1000, add/sub/mul' % budget_s) if have_gplearn() else
+        gplearn=('budget %.0f CPU s per run, population 1000, add/sub/mul' % budget_s) if have_gplearn() else
                 'not installed: the genetic-programming arm was skipped (pip install gplearn)',
         mutation_cost=cost, reproducible=repro, diabetes_params={a: rs[0]['params'] for a, rs in diab.items()},
         diabetes_lr={a: [r['lr'] for r in rs] for a, rs in diab.items()},
@@ -414,7 +426,7 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
                    recovery_90pct=overall >= 0.9, mutation_1pct_of_epoch=cost['fraction'] <= 0.01,
                    diabetes_within_2pct=float(np.mean(results['diabetes evolving test MSE'])) <= 1.02 * float(np.mean(results['diabetes mlp test MSE']))))
     fig = _figure(speed, table, sw['rows'], diab)
-    config = dict(quick=quick, device='cpu', threads=1, family=FAMILY if not quick else FAMILY[:1], valid_seeds=list(VALID_SEEDS),
+    config = dict(quick=quick, device='cpu', threads=1, timing='CPU time of the process (speed: of the thread), not wall time', speed_blocks=len(blocks), family=FAMILY if not quick else FAMILY[:1], valid_seeds=list(VALID_SEEDS),
                   recovery=dict(chosen=sw['chosen'], random_and_gplearn_seeds=few, gplearn_budget_s=budget_s,
                                 criterion='test MSE <= 1e-8 and sympy.simplify(formula - target) == 0; formula: expanded, terms <= 0.01 dropped, coefficients within 1e-3 of a simple fraction rounded'),
                   diabetes=diab_kw)
