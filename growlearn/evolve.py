@@ -13,6 +13,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from .core import (get_module, set_module, module_names, finite_rows, FitAware, opt_state, eval_mode, observe,
                             apply_model, rebuild_optimizer)
+from .distrib import world, is_distributed, all_sum, broadcast, same_on_all_ranks, unwrap, rewrap
 
 # %% auto #0
 __all__ = ['OPS', 'CONST', 'N_CANDIDATES', 'EvolvingLayer', 'tidy_expression', 'NonFiniteBatch', 'reset_slot_state', 'layer_io',
@@ -509,6 +510,10 @@ def _finite_batch(self:EvolvingLayer, xb, grad=None, what:str='grow'):
 # %% ../nbs/30_evolve.ipynb #b0a8c7bb
 N_CANDIDATES = 256   # random candidates scored per gradient-scored growth (chosen by the formula-recovery benchmark)
 
+def _agreed(layer, scores):
+    "Rank 0's `scores` on every rank while `EvolveCallback` mutates `layer` in a distributed fit (`layer._rank0_scores`); else `scores`"
+    return broadcast(scores) if getattr(layer, '_rank0_scores', False) else scores
+
 @patch
 def _random_op(self:EvolvingLayer, g, vals):
     "A random op over the values `vals` following the post's rule: operand 2/3 value, 1/3 constant, never two constants"
@@ -562,7 +567,7 @@ def _value_rows(self:EvolvingLayer) -> list:
 @patch
 def _candidates(self:EvolvingLayer, V, cands):
     "Normalised outputs `H` [K, B] of candidate ops `cands` = [(kind, a, b)] on values `V` (constants at 1), and their operands"
-    k, B = torch.tensor([c[0] for c in cands]), V.shape[1]
+    k, B = torch.tensor([c[0] for c in cands], device=V.device), V.shape[1]
     operand = lambda j: torch.stack([V[c[j]] if c[j] != CONST else V.new_ones(B) for c in cands])
     A, Bv = operand(1), operand(2)
     R = torch.empty_like(A)
@@ -645,7 +650,7 @@ def grow(self:EvolvingLayer, n:int=1, xb=None, grad=None, strategy:str='random',
         with self._rng() as g:
             vals = self._value_rows()
             cands = [self._random_op(g, vals) for _ in range(n if strategy == 'random' else max(n_candidates or N_CANDIDATES, n))]
-        if strategy == 'gradient': cands = self._ranked(cands, self.candidate_scores(xb, grad, cands, lookahead, V))
+        if strategy == 'gradient': cands = self._ranked(cands, _agreed(self, self.candidate_scores(xb, grad, cands, lookahead, V)))
         elif V is not None: cands = [c for c in cands if torch.isfinite(self._raw(V, *c)[0]).all()]
         if len(cands) < n: warnings.warn(f"grow: only {len(cands)} of the {n} op(s) asked for are new and finite on the batch; grew those", stacklevel=2)
         for s, c in zip(free, cands[:n]): self._birth(s, *c, V)
@@ -691,7 +696,7 @@ def prune(self:EvolvingLayer, n:int=1, xb=None, min_age:int=1) -> list:
                          f"({int(self.active.sum())} active, {len(self.leaves())} leaves); prune fewer, lower `min_age` or train longer")
     with self._atomic(), torch.no_grad():
         xb, _, V = self._finite_batch(xb, None, 'prune')
-        scores = self.prune_scores(xb, cands, V=V)
+        scores = _agreed(self, self.prune_scores(xb, cands, V=V))
         gone = [cands[i] for i in sorted(range(len(cands)), key=lambda i: (float(scores[i]), cands[i]))[:n]]
         for s in gone: self._free_slot(s, V[self.in_features + s].mean())
     return gone
@@ -815,6 +820,23 @@ def _check_int(name, v, lo):
     if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"`{name}` must be an int >= {lo}, got {v!r}")
 
 _AT_END = ('grow', 'skip', 'all')
+_TOPOLOGY = ('kind', 'src', 'active', 'birth', 'clock', 'rng_state')   # what a mutation decides
+
+def _gather_rows(t):
+    "Every rank's rows of `t`, in rank order, on every rank (`t` itself in one process)"
+    rank, size = world()
+    if size == 1: return t
+    n = torch.zeros(size, dtype=torch.long, device=t.device); n[rank] = len(t)
+    n = all_sum(n).tolist()
+    return torch.cat([broadcast(t if r == rank else t.new_zeros((n[r], *t.shape[1:])), src=r) for r in range(size)])
+
+@contextmanager
+def _rank0_scores(layers, on:bool=True):
+    "Inside the block (when `on`), `layers` rank their grow and prune candidates by rank 0's scores"
+    for l in layers: l._rank0_scores = on
+    try: yield
+    finally:
+        for l in layers: l.__dict__.pop('_rank0_scores', None)
 
 class EvolveCallback(FitAware):
     "Prune and grow the model's `EvolvingLayer`s after every `every` epochs of a fit (never in `lr_find`, `validate` or `get_preds`); log to `learn.evolve_log`"
@@ -831,22 +853,39 @@ class EvolveCallback(FitAware):
 
     def before_fit(self):
         if not hasattr(self.learn, 'evolve_log'): self.learn.evolve_log = []
+        model = unwrap(self.learn.model)                   # names are the user's, also inside DistributedDataParallel
         names = [self.layers] if isinstance(self.layers, str) else self.layers
-        self._layers = [get_module(self.learn.model, n) for n in names] if names else None
-        found = self._layers or [m for m in self.learn.model.modules() if isinstance(m, EvolvingLayer)]
+        self._layers = [get_module(model, n) for n in names] if names else None
+        found = self._layers or [m for m in model.modules() if isinstance(m, EvolvingLayer)]
         if not found or not all(isinstance(m, EvolvingLayer) for m in found):
             raise ValueError(f"EvolveCallback needs EvolvingLayer(s) in the model; got {[type(m).__name__ for m in found]}: "
                              f"put one in place of a Linear with `replace_linear(learn, name)`")
+        if is_distributed():                               # every rank draws the same candidates
+            for l in found: l.rng_state.copy_(broadcast(l.rng_state))
 
     def _sample(self):
-        "At least `sample_size` items of the training data (whole batches), split into inputs and targets"
-        bs, n = [], 0
+        "At least `sample_size` items of the training data (whole batches), split into inputs and targets; distributed: every rank's share, on every rank"
+        bs, n, want = [], 0, -(-self.sample_size // world()[1])
         for b in self.dls.train:
             bs.append(b); n += len(b[0])
-            if n >= self.sample_size: break
+            if n >= want: break
         i = getattr(self.dls, 'n_inp', 1 if len(bs[0]) == 1 else len(bs[0]) - 1)   # as `Learner._split`
-        b = [torch.cat(t) for t in zip(*bs)]
+        b = [_gather_rows(torch.cat(t)) for t in zip(*bs)]
         return b[:i], b[i:]
+
+    def _agree(self, layers, recs):
+        "Distributed: check that every rank made the same mutations, take rank 0's values, re-wrap the model for DDP"
+        names = {m: n for n, m in unwrap(self.learn.model).named_modules()}
+        differ = {names.get(l, '?'): [k for k in _TOPOLOGY if not same_on_all_ranks(getattr(l, k))] for l in layers}
+        differ = {n: ks for n, ks in differ.items() if ks}
+        if differ: raise RuntimeError(f"EvolveCallback: the ranks of this distributed fit mutated their EvolvingLayer(s) differently "
+                                      f"({differ} differ between ranks); build the model identically on every rank (same seed, "
+                                      f"same weights) before `learn.distrib_ctx()`, and mutate layers only through this callback")
+        with torch.no_grad():
+            for l in layers:
+                for t in [*l.parameters(), l.mu, l.sd]: t.copy_(broadcast(t))
+                l.invalidate()
+        if any(r['slots'] for r in recs): rewrap(self.learn)
 
     def after_epoch(self):
         last = self.epoch + 1 == self.n_epoch
@@ -854,9 +893,13 @@ class EvolveCallback(FitAware):
         n_prune = 0 if last and self.at_end == 'grow' else self.n_prune   # growth leaves the function as it was evaluated
         if not (n_prune or self.n_grow): return
         xb, yb = self._sample()
-        recs = evolve_step(self.learn.model, xb, yb, self.learn.loss_func, opt=self.learn.opt, layers=self._layers,
-                           n_prune=n_prune, n_grow=self.n_grow, grow=self.grow, min_age=self.min_age,
-                           n_candidates=self.n_candidates, recalibrate=self.recalibrate)
+        model, multi = unwrap(self.learn.model), is_distributed()
+        layers = self._layers or [m for m in model.modules() if isinstance(m, EvolvingLayer)]
+        with _rank0_scores(layers, multi):
+            recs = evolve_step(model, xb, yb, self.learn.loss_func, opt=self.learn.opt, layers=layers,
+                               n_prune=n_prune, n_grow=self.n_grow, grow=self.grow, min_age=self.min_age,
+                               n_candidates=self.n_candidates, recalibrate=self.recalibrate)
+        if multi: self._agree(layers, recs)
         vals = self.learn.recorder.values[-1] if getattr(self.learn, 'recorder', None) is not None and self.learn.recorder.values else []
         for r in recs:
             r.pop('slots')
@@ -912,12 +955,11 @@ def evolve_spec():
     return CallbackSpec(
         'EvolveCallback', make=lambda kind: EvolveCallback(n_grow=2, n_prune=1, grow='gradient'),
         acted=lambda learn: any(r['grown'] or r['pruned'] for r in getattr(learn, 'evolve_log', [])),
-        record=lambda learn: repr(getattr(learn, 'evolve_log', None)),
-        works_with={'nan_row@tabular': "n/a: fastai's `FillMissing` refuses a NaN in a column that had none in training, before any callback runs"},
+        record=lambda learn: repr(getattr(learn, 'evolve_log', None)), prepare=evolve_prepare,
         notes={'lr_find_before': 'no mutation and no log entry inside `lr_find`',
                'validate_mid': 'a `validate` inside a fit pauses it',
                'trackers_best_after': 'after the last epoch it only grows, which leaves the evaluated function unchanged',
-               'nan_row': "it scores on training data, leaving out rows with NaN/inf (with a warning); tabular: fastai's `FillMissing` refuses a NaN in a column that had none in training, before any callback runs"})
+               'nan_row': "it scores on training data, leaving out rows with NaN/inf (with a warning); tabular: fastai's `FillMissing` fills the missing values first"})
 
 # %% ../nbs/30_evolve.ipynb #3c3c2bd7
 def plot_topology(layer:EvolvingLayer, ax=None, figsize=(8, 5), max_outputs:int=8, max_inputs:int=16):
