@@ -2,9 +2,11 @@
 
 A small CNN with an `EvolvingLayer` head trains with `EvolveCallback` (gradient-scored growth of 2 ops, pruning of 1 per
 epoch) on the data of tests/distrib_check.py: 2 ranks × half of each batch, or 1 process × the whole batch made of the
-same examples. Each process saves its final weights, the layer's buffers and the evolution log to `--out`.
+same examples. Each process saves its final weights, the layer's buffers and the evolution log to `--out`; with
+`--then-diverge` the 2 ranks then fit one more epoch in which rank 1's layer draws other candidates, and save the error.
 """
-import argparse, os, sys
+import argparse
+from pathlib import Path
 import warnings; warnings.simplefilter('ignore')
 import torch
 from fastai.basics import Learner, Callback, set_seed, Adam
@@ -26,7 +28,7 @@ class _OtherDraws(Callback):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--out', required=True); p.add_argument('--procs', type=int, default=1)
-    p.add_argument('--epochs', type=int, default=3); p.add_argument('--diverge', action='store_true')
+    p.add_argument('--epochs', type=int, default=3); p.add_argument('--then-diverge', action='store_true')
     a = p.parse_args()
     torch.set_num_threads(1)
     set_seed(0)
@@ -35,19 +37,21 @@ def main():
     cb = EvolveCallback(n_grow=2, n_prune=1, grow='gradient', n_candidates=64, sample_size=N)
     learn = quiet(Learner(data(a.procs), m, opt_func=Adam, cbs=cb))
     if a.procs > 1:
-        if a.diverge: learn.add_cb(_OtherDraws())   # rank 1's layer draws other candidates: the callback must refuse
         with learn.distrib_ctx(cpu=True, sync_bn=False):
+            learn.fit(a.epochs, 3e-3)
             rank, size = world()
-            try: learn.fit(a.epochs, 3e-3)
-            except RuntimeError as e:
-                if not a.diverge: raise
-                with open(os.path.join(a.out, f'error_{rank}.txt'), 'w') as f: f.write(str(e))
-                return
+            save(learn, a.out, rank, size)
+            if a.then_diverge:   # one more epoch in which rank 1's layer draws other candidates: the callback must refuse
+                try: learn.fit(1, 3e-3, cbs=_OtherDraws())
+                except RuntimeError as e: (Path(a.out)/f'error_{rank}.txt').write_text(str(e))
     else:
-        rank, size = world()
         learn.fit(a.epochs, 3e-3)
+        save(learn, a.out, 0, 1)
+
+def save(learn, out, rank, size):
+    "The user's model's state and the evolution log (without the validation loss, which each rank measures on its own share)"
     torch.save(dict(state={k: v.detach().cpu() for k, v in unwrap(learn.model).state_dict().items()},
                     log=[{k: v for k, v in r.items() if k != 'valid_loss'} for r in learn.evolve_log]),
-               os.path.join(a.out, f'evolve_{size}_{rank}.pt'))
+               Path(out)/f'evolve_{size}_{rank}.pt')
 
 if __name__ == '__main__': main()

@@ -28,32 +28,35 @@ def _wait(p):
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp('distrib_evolve')
-    ps = [_cmd(out, 2), _cmd(out, 1)]          # side by side: the one-process run is short
+    ps = [_cmd(out, 2, '--then-diverge'), _cmd(out, 1)]    # side by side: the one-process run is short
     for p in ps: _wait(p)
-    return {p.stem: torch.load(p) for p in out.glob('evolve_*.pt')}
+    return out
+
+@pytest.fixture(scope='module')
+def states(runs): return {p.stem: torch.load(p) for p in runs.glob('evolve_*.pt')}
 
 def _maxdiff(a, b): return max(float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].is_floating_point())
 
-def test_mutations_happened(runs):
+def test_mutations_happened(states):
+    runs = states
     assert set(runs) == {'evolve_2_0', 'evolve_2_1', 'evolve_1_0'}
     log = runs['evolve_2_0']['log']
     assert len(log) == 3 and sum(len(r['grown']) for r in log) == 6 and sum(len(r['pruned']) for r in log) >= 1
 
-def test_ranks_identical(runs):
-    a, b = runs['evolve_2_0'], runs['evolve_2_1']
+def test_ranks_identical(states):
+    a, b = states['evolve_2_0'], states['evolve_2_1']
     assert a['log'] == b['log']
     assert a['state'].keys() == b['state'].keys()
     assert all(torch.equal(a['state'][k], b['state'][k]) for k in a['state'])
 
-def test_same_topology_as_one_process(runs):
-    a, one = runs['evolve_2_0'], runs['evolve_1_0']
+def test_same_topology_as_one_process(states):
+    a, one = states['evolve_2_0'], states['evolve_1_0']
     assert all(torch.equal(a['state'][k], one['state'][k]) for k in TOPOLOGY)
     assert [{k: v for k, v in r.items() if k != 'loss'} for r in a['log']] == [{k: v for k, v in r.items() if k != 'loss'} for r in one['log']]
     d = _maxdiff(a['state'], one['state'])
     assert d <= TOL, d
 
-def test_ranks_that_disagree_are_refused(tmp_path):
-    _wait(_cmd(tmp_path, 2, '--diverge', '--epochs', '1'))
+def test_ranks_that_disagree_are_refused(runs):
     for r in (0, 1):
-        msg = (tmp_path/f'error_{r}.txt').read_text()
+        msg = (runs/f'error_{r}.txt').read_text()
         assert 'mutated their EvolvingLayer(s) differently' in msg and "'head'" in msg and 'kind' in msg
