@@ -578,13 +578,15 @@ def _candidates(self:EvolvingLayer, V, cands):
     return (R - mu) / sd, A, Bv
 
 def _lookahead(H, vals, g, chunk_elems:int=2**22):
-    "For each row of `H`: the best score of its products with a row of `vals` (standardised), in chunks of bounded memory"
-    res, step = [], max(1, chunk_elems // max(1, vals.numel()))
-    for i in range(0, len(H), step):
-        P = H[i:i + step, None, :] * vals[None]                                  # [k, M, B]
-        P = (P - P.mean(-1, keepdim=True)) / P.std(-1, unbiased=False, keepdim=True).clamp_min(1e-6)
-        res.append(torch.einsum('kmb,bo->kmo', P, g).norm(dim=-1).amax(1))
-    return torch.cat(res)
+    "For each row of `H`: the best score of its products with a row of `vals` (standardised), from their moments (float64, no [k, M, B] tensor)"
+    B, O = g.shape
+    Hd, Vd, gd = H.double(), vals.double(), g.double()
+    mean = Hd @ Vd.T / B                                                      # [k, M]: mean of h·v on the batch
+    std = ((Hd * Hd) @ (Vd * Vd).T / B - mean ** 2).clamp_min(0).sqrt().clamp_min(1e-6)
+    step = max(1, chunk_elems // max(1, B * O))                               # rows of `vals` per [B, step·O] block
+    Pg = torch.cat([(Hd @ (Vd[i:i + step, :, None] * gd).transpose(0, 1).reshape(B, -1)).view(len(H), -1, O)
+                    for i in range(0, len(vals), step)], 1)                   # [k, M, O]: Σ_b h v g
+    return ((Pg - mean[..., None] * gd.sum(0)) / std[..., None]).norm(dim=-1).amax(1).to(H.dtype)
 
 @patch
 def candidate_scores(self:EvolvingLayer, xb, grad, cands, lookahead:bool=True, V=None):
