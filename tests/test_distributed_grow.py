@@ -1,0 +1,53 @@
+"""GrowCallback across processes: `torchrun` with 2 gloo processes (tests/distrib_grow_check.py) vs one process.
+
+Every rank must grow at the same step with the same operations (Net2Wider at 30 %, GradMax units chosen on the held
+check batch at 60 %, an identity layer on a validation-loss plateau), end with identical weights and growth logs, and
+train what one process trains on whole batches; a growth refused on one rank must be refused, and undone, on all.
+"""
+import subprocess, sys
+from pathlib import Path
+import pytest, torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT/'tests'/'distrib_grow_check.py'
+TOL = 1e-5     # weights of order 10; Adam steps of 3e-3; measured max |Δ| 2.4e-7 over 12 steps and 3 growths
+
+def _launch(out, procs):
+    if procs == 1: cmd = [sys.executable, str(SCRIPT)]
+    else: cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}', str(SCRIPT)]
+    r = subprocess.run(cmd + ['--out', str(out), '--procs', str(procs)], capture_output=True, text=True, timeout=300,
+                       env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out)})
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp('distrib_grow')
+    _launch(out, 2); _launch(out, 1)
+    return {p.stem: torch.load(p) for p in out.glob('*.pt')}
+
+def _maxdiff(a, b): return max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+
+def test_every_rank_grows_the_same(runs):
+    assert set(runs) == {'2_0', '2_1', '1_0'}
+    r0, r1 = runs['2_0'], runs['2_1']
+    assert [e['op'] for e in r0['log']] == ['widen', 'widen_grad', 'deepen']      # the callback acted: three growths
+    assert r0['log'] == r1['log']                                                  # same steps, same units, same scores
+    assert r0['weights'].keys() == r1['weights'].keys() and _maxdiff(r0['weights'], r1['weights']) == 0.
+    assert r0['flops'] == r1['flops'] > 0
+
+def test_two_halves_grow_and_train_the_whole_batch_model(runs):
+    one, two = runs['1_0'], runs['2_0']
+    assert one['weights'].keys() == two['weights'].keys()
+    assert tuple(two['weights']['body.1.conv.weight'].shape) == (24, 12, 3, 3)    # both widenings happened
+    d = _maxdiff(one['weights'], two['weights'])
+    assert d <= TOL, d
+    for a, b in zip(one['log'], two['log']):
+        assert (a['op'], a['iter'], a['epoch']) == (b['op'], b['iter'], b['epoch'])
+        assert abs(a['flops'] / b['flops'] - 1) < 1e-9       # FLOPs of all ranks together = one process's
+        if a['op'] == 'widen_grad': assert abs(a['grad_sq_chosen'] / b['grad_sq_chosen'] - 1) < 1e-4
+    assert abs(one['flops'] / two['flops'] - 1) < 1e-9
+
+def test_a_refusal_on_one_rank_is_a_refusal_on_all(runs):
+    r0, r1 = runs['2_0']['refusal'], runs['2_1']['refusal']
+    assert 'refused on this rank' in r1['msg'] and 'was refused on another process' in r0['msg']
+    assert r0['same_arch'] and r1['same_arch'] and r0['same_log'] and r1['same_log']
