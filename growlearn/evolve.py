@@ -13,10 +13,12 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from .core import (get_module, set_module, module_names, finite_rows, FitAware, opt_state, eval_mode, observe,
                             apply_model, rebuild_optimizer)
+from .distrib import world, is_distributed, all_sum, broadcast, same_on_all_ranks, unwrap, rewrap
 
 # %% auto #0
-__all__ = ['OPS', 'CONST', 'EvolvingLayer', 'NonFiniteBatch', 'reset_slot_state', 'layer_io', 'evolve_step', 'EvolveCallback',
-           'replace_linear', 'last_linear', 'evolve_prepare', 'evolve_spec', 'plot_topology']
+__all__ = ['OPS', 'CONST', 'N_CANDIDATES', 'EvolvingLayer', 'tidy_expression', 'NonFiniteBatch', 'reset_slot_state', 'layer_io',
+           'evolve_step', 'EvolveCallback', 'replace_linear', 'last_linear', 'evolve_prepare', 'evolve_spec',
+           'plot_topology']
 
 # %% ../nbs/30_evolve.ipynb #c8925cf4
 OPS = {'add': (torch.add, '{} + {}'), 'mul': (torch.mul, '{} * {}'), 'sub': (torch.sub, '{} - {}'),
@@ -135,38 +137,102 @@ def leaves(self:EvolvingLayer) -> list:
     return [s for s in range(self.max_ops) if act[s] and s not in used]
 
 # %% ../nbs/30_evolve.ipynb #c3a27265
+_AFFINE = {'add': (1, 0, 1), 'sub': (1, 0, -1), 'mul': (0, 1, 0)}   # op(v, c) = (α + β c) v + γ c
+
+def _fold(op, a, b):
+    "(α, β, γ) of `op` on operands `a`, `b` when exactly one is a constant and the op is affine in the other; else `None`"
+    if op not in _AFFINE or (a == CONST) == (b == CONST): return None
+    if op == 'sub' and a == CONST: return (-1, 0, 1)                  # c - v
+    return _AFFINE[op]
+
+def _value_operand(src, s): return src[s][1] if src[s][0] == CONST else src[s][0]
+
+@patch
+def _layout(self:EvolvingLayer):
+    "Evaluation order: per level, the slots on two values (by kind) then the affine ones; the buffer row of each slot and constant"
+    n_in, kind, src, fold = self.in_features, self.kind.tolist(), self.src.tolist(), {}
+    by_level = {}
+    for s, l in self.slot_levels().items(): by_level.setdefault(l, []).append(s); fold[s] = _fold(self.ops[kind[s]], *src[s])
+    order = [sorted((s for s in ss if fold[s] is None), key=lambda s: (kind[s], s)) + sorted(s for s in ss if fold[s] is not None)
+             for _, ss in sorted(by_level.items())]
+    flat = [s for o in order for s in o]
+    row = {('h', s): n_in + i for i, s in enumerate(flat)}
+    crows = [2 * s + j for s in flat if fold[s] is None for j in (0, 1) if src[s][j] == CONST]
+    row.update({('c', p): n_in + len(flat) + i for i, p in enumerate(crows)})
+    code = lambda s, j: row[('c', 2 * s + j)] if src[s][j] == CONST else (src[s][j] if src[s][j] < n_in else row[('h', src[s][j] - n_in)])
+    return order, flat, fold, crows, row, code
+
+@patch
+def _level_plans(self:EvolvingLayer, order, fold, row, code):
+    "Per level: its block of rows, operand rows of the two-value ops (first operands, then second), kernel segments, affine ops' value rows"
+    kind, src, res, off = self.kind.tolist(), self.src.tolist(), [], 0
+    for o in order:
+        vv = [s for s in o if fold[s] is None]
+        segs, start = [], 0
+        for k in sorted({kind[s] for s in vv}):
+            cnt = sum(kind[s] == k for s in vv); segs.append((self.ops[k], start, start + cnt)); start += cnt
+        res.append(dict(start=row[('h', o[0])], n=len(o), n_vv=len(vv), segs=segs, off=off, idx=[code(s, 0) for s in vv] + [code(s, 1) for s in vv],
+                        ida=[row[('h', v - self.in_features)] if v >= self.in_features else v for v in (_value_operand(src, s) for s in o[len(vv):])]))
+        off += len(o)
+    return res
+
 @patch
 def _build_plan(self:EvolvingLayer, device, dtype):
-    n_in, kind, src = self.in_features, self.kind.tolist(), self.src.tolist()
-    mu, sd = self.mu.double().tolist(), self.sd.double().tolist()
-    by_level = {}
-    for s, l in self.slot_levels().items(): by_level.setdefault(l, []).append(s)
-    levels = []
-    for l in sorted(by_level):
-        slots = sorted(by_level[l], key=lambda s: (kind[s], s))
-        segs, start = [], 0
-        for k in sorted({kind[s] for s in slots}):
-            cnt = sum(kind[s] == k for s in slots)
-            segs.append((self.ops[k], start, start + cnt)); start += cnt
-        codes = [src[s][j] for j in (0, 1) for s in slots]
-        lt = lambda v, dt=torch.long: torch.tensor(v, dtype=dt, device=device)
-        levels.append(SimpleNamespace(
-            n=len(slots), segs=segs, rows=lt([n_in + s for s in slots]),
-            idx=lt([max(c, 0) for c in codes]), has_const=CONST in codes,
-            cmask=lt([c == CONST for c in codes], torch.bool)[:, None], cidx=lt([2*s + j for j in (0, 1) for s in slots]),
-            cpos=lt([i for i, c in enumerate(codes) if c == CONST]),
-            cidx_c=lt([2*s + j for i, (j, s) in enumerate((j, s) for j in (0, 1) for s in slots) if codes[i] == CONST]),
-            scale=lt([1/sd[s] for s in slots], dtype)[:, None], shift=lt([-mu[s]/sd[s] for s in slots], dtype)[:, None]))
-    self._plan = SimpleNamespace(device=device, dtype=dtype, levels=levels)
+    n_in, S, src, sd, mu = self.in_features, self.max_ops, self.src.tolist(), self.sd.double().tolist(), self.mu.double().tolist()
+    order, flat, fold, crows, row, code = self._layout()
+    lt = lambda v, dt=torch.long: torch.tensor(v, dtype=dt, device=device)
+    levels = [SimpleNamespace(**{**d, 'idx': lt(d['idx']), 'ida': lt(d['ida'])}) for d in self._level_plans(order, fold, row, code)]
+    f = [fold[s] or (1, 0, 0) for s in flat]
+    par = [2 * s + int(src[s][0] != CONST) if fold[s] else 0 for s in flat]      # the constant each affine op reads
+    c0 = n_in + len(flat)
+    zero = c0 + len(crows)
+    self._plan = SimpleNamespace(device=device, dtype=dtype, levels=levels, n_in=n_in, c0=c0, c1=zero, n_u=zero + 1, crows=lt(crows),
+        par=lt(par), alpha=lt([a for a, b, g in f], dtype), beta=lt([b for a, b, g in f], dtype),
+        scale=lt([1 / sd[s] for s in flat], dtype), shift=lt([-mu[s] / sd[s] for s in flat], dtype), sg=lt([g / sd[s] for s, (a, b, g) in zip(flat, f)], dtype),
+        slot_map=lt(list(range(n_in)) + [row.get(('h', s), zero) for s in range(S)]), w_rows=lt(list(range(n_in)) + [n_in + s for s in flat]),
+        **_const_grad_plan(flat, fold, par, row, src, n_in, sd, lt, dtype))
     return self._plan
 
-# %% ../nbs/30_evolve.ipynb #96477589
+def _const_grad_plan(flat, fold, par, row, src, n_in, sd, lt, dtype):
+    "What the backward needs for the affine ops' constants: d h / d c is v·β/σ (products) or γ/σ (sums, differences)"
+    vrow = lambda s: (lambda v: v if v < n_in else row[('h', v - n_in)])(_value_operand(src, s))
+    m = [i for i, s in enumerate(flat) if fold[s] and fold[s][1]]
+    a = [i for i, s in enumerate(flat) if fold[s] and not fold[s][1]]
+    return dict(m_rows=lt([row[('h', flat[i])] for i in m]), m_a=lt([vrow(flat[i]) for i in m]), m_par=lt([par[i] for i in m]),
+                m_s=lt([fold[flat[i]][1] / sd[flat[i]] for i in m], dtype),
+                a_rows=lt([row[('h', flat[i])] for i in a]), a_par=lt([par[i] for i in a]), a_s=lt([fold[flat[i]][2] / sd[flat[i]] for i in a], dtype))
+
+# %% ../nbs/30_evolve.ipynb #7e90b42e
 @patch
 def _check_x(self:EvolvingLayer, x, what='input'):
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.in_features:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"EvolvingLayer {what} must be [batch, {self.in_features}], got {shape}")
 
+def _affine(plan, consts):
+    "Effective scale and shift of every op (evaluation order): the affine ops' constants folded in"
+    c = consts.index_select(0, plan.par)
+    return (torch.addcmul(plan.alpha, plan.beta, c) * plan.scale)[:, None], torch.addcmul(plan.shift, plan.sg, c)[:, None]
+
+def _fill(x, consts, plan):
+    "The work buffer `U` filled level by level, each level's gathered operands, and the effective scales"
+    B, n_in = x.shape
+    U = x.new_empty(plan.n_u, B)
+    U[:n_in] = x.T
+    if plan.c1 > plan.c0: U[plan.c0:plan.c1] = consts.index_select(0, plan.crows)[:, None]
+    U[-1].zero_()
+    sc, sh = _affine(plan, consts)
+    saved = []
+    for lv in plan.levels:
+        H, n = U.narrow(0, lv.start, lv.n), lv.n_vv
+        G = U.index_select(0, lv.idx)
+        for op, s, e in lv.segs: OPS[op][0](G[s:e], G[n + s:n + e], out=H[s:e])
+        if lv.n > n: torch.index_select(U[:lv.start], 0, lv.ida, out=H[n:])      # the operands lie below the block
+        torch.addcmul(sh[lv.off:lv.off + lv.n], H, sc[lv.off:lv.off + lv.n], out=H)
+        saved.append(G)
+    return U, saved, sc
+
+# %% ../nbs/30_evolve.ipynb #1c07022d
 def _op_grads(name, g, a, b):
     "Gradients of op `name` wrt its operands `a`, `b` given the output gradient `g` (ties of max/min split as in PyTorch)"
     if name == 'add': return g, g
@@ -176,56 +242,82 @@ def _op_grads(name, g, a, b):
     tie = (a == b).to(g.dtype) * 0.5
     return g * (win.to(g.dtype) + tie), g * ((~win & (a != b)).to(g.dtype) + tie)
 
-class _LevelEval(torch.autograd.Function):
-    "Fill the value buffer level by level; the backward walks the levels in reverse, accumulating in one buffer"
+_GRAIN = 32768   # PyTorch's grain size: smaller element-wise work runs on the calling thread
+
+def _scatter_add(dst, idx, src):
+    "`dst[idx] += src` along dim 0, repeated indices summed. With several threads, `index_add_` starts a parallel region even for tiny work, and on a busy machine waking the other threads costs ~0.1 s: small ones go through `index_put_`"
+    if torch.get_num_threads() > 1 and src.numel() < _GRAIN: dst.index_put_((idx,), src, accumulate=True)
+    else: dst.index_add_(0, idx, src)
+
+def _level_back(lv, gU, G, sc):
+    "Accumulate one level's gradient into the rows of its operands"
+    n, B = lv.n_vv, gU.shape[1]
+    g = gU.narrow(0, lv.start, lv.n) * sc[lv.off:lv.off + lv.n]
+    if n:
+        gG = torch.empty_like(G)
+        for op, s, e in lv.segs:
+            gs, ga, gb = g[s:e], gG[s:e], gG[n + s:n + e]
+            if op == 'add': gG.view(2, n, B)[:, s:e].copy_(gs.expand(2, e - s, B))
+            elif op == 'mul': torch.mul(gs, G[n + s:n + e], out=ga); torch.mul(gs, G[s:e], out=gb)
+            else:
+                for t, out in zip(_op_grads(op, gs, G[s:e], G[n + s:n + e]), (ga, gb)): out.copy_(t)
+        _scatter_add(gU, lv.idx, gG)
+    if lv.n > n: _scatter_add(gU, lv.ida, g[n:])
+
+def _const_grads(plan, gU, U, consts):
+    "Gradients of the constants: those read as rows, then those folded into affine ops"
+    gc = consts.new_zeros(consts.shape[0])
+    if plan.c1 > plan.c0: _scatter_add(gc, plan.crows, gU[plan.c0:plan.c1].sum(1))
+    if len(plan.m_rows): _scatter_add(gc, plan.m_par, plan.m_s * (gU.index_select(0, plan.m_rows) * U.index_select(0, plan.m_a)).sum(1))
+    if len(plan.a_rows): _scatter_add(gc, plan.a_par, plan.a_s * gU.index_select(0, plan.a_rows).sum(1))
+    return gc
+
+class _LayerEval(torch.autograd.Function):
+    "`W V + b`, `V` the values in slot order; the backward walks the levels in reverse, accumulating in one buffer"
     @staticmethod
-    def forward(ctx, x, consts, plan, n_rows):
-        n_in = x.shape[1]
-        V = x.new_zeros(n_rows, x.shape[0])
-        V[:n_in] = x.T
-        saved = []
-        for lv in plan.levels:
-            ab = V.index_select(0, lv.idx)
-            if lv.has_const: ab = torch.where(lv.cmask, consts.index_select(0, lv.cidx)[:, None], ab)
-            a, b = ab[:lv.n], ab[lv.n:]
-            outs = [OPS[nm][0](a[s:e], b[s:e]) for nm, s, e in lv.segs]
-            raw = outs[0] if len(outs) == 1 else torch.cat(outs)
-            V.index_copy_(0, lv.rows, torch.addcmul(lv.shift, raw, lv.scale))
-            saved.append(ab)
-        ctx.plan, ctx.saved_ab, ctx.n_in, ctx.n_consts = plan, saved, n_in, consts.shape[0]
-        return V
+    def forward(ctx, x, const, W, b, plan):
+        consts = const.view(-1)
+        U, saved, sc = _fill(x, consts, plan)
+        ctx.plan, ctx.saved_G, ctx.sc = plan, saved, sc
+        ctx.save_for_backward(consts, W, U)
+        return torch.addmm(b[:, None], W, U.index_select(0, plan.slot_map)).T
 
     @staticmethod
-    def backward(ctx, gV):
-        gV = gV.clone(memory_format=torch.contiguous_format)   # it arrives transposed from `F.linear(V.T, ...)`
-        gc = gV.new_zeros(ctx.n_consts) if ctx.needs_input_grad[1] else None
-        for lv, ab in zip(reversed(ctx.plan.levels), reversed(ctx.saved_ab)):
-            g = gV.index_select(0, lv.rows) * lv.scale
-            a, b = ab[:lv.n], ab[lv.n:]
-            gs = [_op_grads(nm, g[s:e], a[s:e], b[s:e]) for nm, s, e in lv.segs]
-            gab = torch.cat([t[0] for t in gs] + [t[1] for t in gs])
-            if lv.has_const:
-                if gc is not None: gc.index_put_((lv.cidx_c,), gab.index_select(0, lv.cpos).sum(1), accumulate=True)
-                gab = gab.masked_fill(lv.cmask, 0)
-            gV.index_put_((lv.idx,), gab, accumulate=True)   # not `index_add_`: on CPU it always goes multi-threaded (~1000× slower on a busy 2-core box)
-        return gV[:ctx.n_in].T, gc, None, None
+    def backward(ctx, gy):
+        consts, W, U = ctx.saved_tensors
+        plan, gyT = ctx.plan, gy.T.contiguous()
+        gU = gyT.new_empty(plan.n_u, gyT.shape[1])
+        torch.mm(W.index_select(1, plan.w_rows).T, gyT, out=gU[:plan.c0])
+        gU[plan.c0:].zero_()
+        for lv, G in zip(reversed(plan.levels), reversed(ctx.saved_G)): _level_back(lv, gU, G, ctx.sc)
+        gc = _const_grads(plan, gU, U, consts).view(-1, 2) if ctx.needs_input_grad[1] else None
+        gW = W.new_zeros(W.shape).index_copy_(1, plan.w_rows, gyT @ U[:plan.c0].T)     # inactive slots' columns: 0
+        return gU[:plan.n_in].T, gc, gW, gyT.sum(1), None
 
-def _level_values(x, consts, plan, n_rows):
-    "The value buffer with plain differentiable ops (one out-of-place `index_copy` per level): what `torch.jit.trace` records"
-    V = torch.cat([x.T, x.new_zeros(n_rows - x.shape[1], x.shape[0])])
+# %% ../nbs/30_evolve.ipynb #f9aa8fe2
+def _level_values(x, consts, plan):
+    "The values in slot order with plain differentiable ops (an out-of-place `index_copy` per level): what `torch.jit.trace` records"
+    B = x.shape[0]
+    U = torch.cat([x.T, x.new_zeros(plan.c0 - plan.n_in, B), consts.index_select(0, plan.crows)[:, None].expand(-1, B), x.new_zeros(1, B)])
+    sc, sh = _affine(plan, consts)
     for lv in plan.levels:
-        ab = V.index_select(0, lv.idx)
-        if lv.has_const: ab = torch.where(lv.cmask, consts.index_select(0, lv.cidx)[:, None], ab)
-        a, b = ab[:lv.n], ab[lv.n:]
-        outs = [OPS[nm][0](a[s:e], b[s:e]) for nm, s, e in lv.segs]
-        V = V.index_copy(0, lv.rows, torch.addcmul(lv.shift, torch.cat(outs), lv.scale))
-    return V
+        G, n = U.index_select(0, lv.idx), lv.n_vv
+        H = torch.cat([OPS[op][0](G[s:e], G[n + s:n + e]) for op, s, e in lv.segs] + [U.index_select(0, lv.ida)])
+        rows = torch.arange(lv.start, lv.start + lv.n, device=x.device)
+        U = U.index_copy(0, rows, torch.addcmul(sh[lv.off:lv.off + lv.n], H, sc[lv.off:lv.off + lv.n]))
+    return U.index_select(0, plan.slot_map)
+
+@patch
+def _get_plan(self:EvolvingLayer, x):
+    plan = self._plan
+    return plan if plan is not None and plan.device == x.device and plan.dtype == x.dtype else self._build_plan(x.device, x.dtype)
 
 @patch
 def _values(self:EvolvingLayer, x):
-    plan = self._plan
-    if plan is None or plan.device != x.device or plan.dtype != x.dtype: plan = self._build_plan(x.device, x.dtype)
-    return _LevelEval.apply(x, self.const.reshape(-1), plan, self.in_features + self.max_ops)
+    "The values `V` on `x` in slot order, no gradient: `[in_features + max_ops, batch]`, rows of inactive slots 0"
+    x = x.to(self.out.weight.dtype)
+    plan = self._get_plan(x)
+    with torch.no_grad(): return _fill(x, self.const.view(-1), plan)[0].index_select(0, plan.slot_map)
 
 @patch
 def _traced(self:EvolvingLayer, x):
@@ -234,14 +326,24 @@ def _traced(self:EvolvingLayer, x):
         warnings.simplefilter('ignore', torch.jit.TracerWarning)    # shapes and the graph's buffers read as constants: intended
         self._check_x(x)
         plan, self._plan = self._build_plan(x.device, x.dtype), None   # built in every traced call, so both of trace's checks see it
-    return F.linear(_level_values(x, self.const.reshape(-1), plan, self.in_features + self.max_ops).T, self.out.weight, self.out.bias)
+    return torch.addmm(self.out.bias[:, None], self.out.weight, _level_values(x, self.const.reshape(-1), plan)).T
 
 @patch
 def forward(self:EvolvingLayer, x):
     "Outputs `[batch, out_features]` for inputs `x` of shape `[batch, in_features]`"
     if torch.jit.is_tracing(): return self._traced(x)
     self._check_x(x)
-    return F.linear(self._values(x).T, self.out.weight, self.out.bias)
+    W = self.out.weight
+    if x.dtype != W.dtype: x = x.to(W.dtype)                 # e.g. half-precision activations under autocast: the ops run in the layer's dtype
+    if not torch.is_autocast_enabled(x.device.type): return _LayerEval.apply(x, self.const, W, self.out.bias, self._get_plan(x))
+    with torch.autocast(x.device.type, enabled=False): return _LayerEval.apply(x, self.const, W, self.out.bias, self._get_plan(x))
+
+
+# ### Describing the graph: ops and formulas
+#
+# An op *carries weight* when one of its outgoing weights exceeds a threshold in magnitude, or when an op that carries weight reads it; the others are dead weight (`live_slots`). Because every op's output is normalised to unit standard deviation on its calibration batch, an outgoing weight is directly the size of the op's contribution there, so one absolute threshold fits every op.
+#
+# `expressions` writes each output as a `sympy` expression of the inputs: the ops' formulas substituted into the output `Linear`, the result expanded, and its terms with coefficients at most `threshold` dropped; with `tolerance`, every coefficient within `tolerance` of a simple fraction becomes that fraction (`sympy.nsimplify`), so a trained $1.00003\,x_0x_1$ reads $x_0x_1$. The pruning is done on the expanded terms, not on the weights: several small weights can add up in one coefficient (an op $x_0 + 1$ with weight $10^{-3}$ moves the coefficient of $x_0$ by $10^{-3}$). Only weights below `threshold`/100, whose terms stay far below `threshold` on inputs of unit scale, are left out before expanding, to keep it fast. `describe` shows the ops that carry weight, those that don't, and the formula of each output — as text, or with LaTeX in a notebook.
 
 # %% ../nbs/30_evolve.ipynb #28f78c26
 @patch
@@ -257,17 +359,105 @@ def formula(self:EvolvingLayer, s:int) -> str:
     return f"h{s} = " + OPS[self.ops[int(self.kind[s])]][1].format(self._operand_name(s, 0, a), self._operand_name(s, 1, b))
 
 @patch
-def formulas(self:EvolvingLayer) -> list:
-    "One line per active op, by level: formula, level, birth epoch and the norm of its outgoing weights"
+def formulas(self:EvolvingLayer, slots=None) -> list:
+    "One line per active op (or per slot of `slots`), by level: formula, level, birth epoch and the norm of its outgoing weights"
     lv, n_in = self.slot_levels(), self.in_features
+    keep = set(lv if slots is None else slots)
     return [f"{self.formula(s):<28} level {l}  born {int(self.birth[s])}  |w|={float(self.out.weight[:, n_in + s].detach().norm()):.3g}"
-            for s, l in sorted(lv.items(), key=lambda t: (t[1], t[0]))]
+            for s, l in sorted(lv.items(), key=lambda t: (t[1], t[0])) if s in keep]
 
 @patch
-def describe(self:EvolvingLayer):
-    "Print every active op as a formula"
-    print(f"EvolvingLayer: {int(self.active.sum())}/{self.max_ops} ops active, depth {max(self.slot_levels().values(), default=0)}, epoch {int(self.clock)}")
-    for f in self.formulas(): print('  ' + f)
+def live_slots(self:EvolvingLayer, threshold:float=0.) -> list:
+    "Active slots that carry weight: an outgoing weight of magnitude > `threshold` (and an output that is not constantly 0), or a live reader"
+    n_in, lv, src, sd = self.in_features, self.slot_levels(), self.src.tolist(), self.sd.tolist()
+    wmax = self.out.weight.detach().abs().amax(0).tolist()
+    readers = {s: [r for r in lv if s + n_in in src[r]] for s in lv}
+    live = set()
+    for s in sorted(lv, key=lambda s: -lv[s]):               # readers sit on higher levels: decide them first
+        if (math.isfinite(sd[s]) and wmax[n_in + s] > threshold) or any(r in live for r in readers[s]): live.add(s)
+    return sorted(live)
+
+# %% ../nbs/30_evolve.ipynb #6c79e14f
+def _sym_op(name, a, b):
+    import sympy as sp
+    return {'add': lambda: a + b, 'sub': lambda: a - b, 'mul': lambda: a * b, 'max': lambda: sp.Max(a, b), 'min': lambda: sp.Min(a, b)}[name]()
+
+@patch
+def _sym_values(self:EvolvingLayer, slots, xs) -> dict:
+    "The normalised output of each slot of `slots` as a `sympy` expression of the input symbols `xs`"
+    import sympy as sp
+    n_in, lv, src = self.in_features, self.slot_levels(), self.src.tolist()
+    h = {}
+    for s in sorted(slots, key=lambda s: (lv[s], s)):
+        a, b = (sp.Float(float(self.const[s, j].detach())) if v == CONST else (xs[v] if v < n_in else h[v - n_in]) for j, v in enumerate(src[s]))
+        mu, sd = float(self.mu[s]), float(self.sd[s])
+        h[s] = sp.Integer(0) if math.isinf(sd) else (_sym_op(self.ops[int(self.kind[s])], a, b) - sp.Float(mu)) / sp.Float(sd)
+    return h
+
+_WEIGHT_FRACTION = 1e-2   # weights below threshold/100 are left out before expanding: on inputs of unit scale their terms are far below `threshold`
+
+def tidy_expression(y, threshold:float=1e-2, tolerance:float|None=None):
+    "`sympy` expression `y` expanded, terms whose coefficient is at most `threshold` dropped, coefficients within `tolerance` of a simple fraction replaced by it"
+    import sympy as sp
+    res = sp.Integer(0)
+    for m, c in sp.expand(y).as_coefficients_dict().items():
+        if abs(float(c)) <= threshold: continue
+        res += (sp.nsimplify(float(c), tolerance=tolerance, rational=True) if tolerance else c) * m
+    return res
+
+@patch
+def expressions(self:EvolvingLayer, threshold:float=1e-2, tolerance:float|None=None, names=None) -> list:
+    "One expanded `sympy` expression per output, terms with coefficients <= `threshold` dropped; coefficients within `tolerance` of a simple fraction replaced by it"
+    import sympy as sp
+    n_in, w_min = self.in_features, threshold * _WEIGHT_FRACTION
+    xs = sp.symbols(list(names) if names is not None else [f'x{i}' for i in range(n_in)])
+    xs = xs if isinstance(xs, (tuple, list)) else (xs,)
+    live = self.live_slots(w_min)
+    h = self._sym_values(live, xs)
+    W, b = self.out.weight.detach().double().tolist(), self.out.bias.detach().double().tolist()
+    ys = [sp.Float(b[o]) + sp.Add(*[sp.Float(w) * x for w, x in zip(W[o][:n_in], xs) if abs(w) > w_min])
+          + sp.Add(*[sp.Float(W[o][n_in + s]) * h[s] for s in live if abs(W[o][n_in + s]) > w_min]) for o in range(self.out_features)]
+    return [tidy_expression(y, threshold, tolerance) for y in ys]
+
+# %% ../nbs/30_evolve.ipynb #4a5a7063
+def _short(y, digits:int=4, max_terms:int=8):
+    "`y` with floats shown to `digits` significant digits and at most `max_terms` terms (the largest), for display"
+    import sympy as sp
+    terms = sorted(sp.Add.make_args(y), key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
+    y = sp.Add(*terms[:max_terms])
+    y = y.xreplace({f: sp.Float(f, digits) for f in y.atoms(sp.Float)})
+    return y, len(terms) - min(len(terms), max_terms)
+
+def _in_notebook():
+    try:
+        from IPython import get_ipython
+        return 'IPKernelApp' in getattr(get_ipython(), 'config', {})
+    except ImportError: return False
+
+@patch
+def describe(self:EvolvingLayer, threshold:float=1e-2, tolerance:float|None=None, max_terms:int=8):
+    "Show the ops that carry weight (`live_slots(threshold)`), those that don't, and each output's formula (`expressions`); LaTeX in a notebook"
+    import sympy as sp
+    lv, live = self.slot_levels(), self.live_slots(threshold)
+    dead = [s for s in lv if s not in live]
+    head = (f"EvolvingLayer: {len(lv)}/{self.max_ops} ops active, {len(live)} carry weight (> {threshold:g}), {len(dead)} do not; "
+            f"depth {max(lv.values(), default=0)}, epoch {int(self.clock)}")
+    ys = [_short(y, max_terms=max_terms) for y in self.expressions(threshold, tolerance)]
+    more = lambda k: f" + … ({k} more terms)" if k else ''
+    if _in_notebook():
+        from IPython.display import Markdown, display
+        ops = lambda ss: '\n'.join(f"    {f}" for f in self.formulas(ss)) or '    (none)'
+        dots = lambda k: ' + \\dots' if k else ''
+        eqs = '\n'.join(f"$$y_{{{o}}} = {sp.latex(y)}{dots(k)}$$" for o, (y, k) in enumerate(ys))
+        display(Markdown(f"{head}\n\nOps that carry weight:\n\n{ops(live)}\n\nOps that do not (`prune_dead({threshold:g})` removes them):\n\n{ops(dead)}\n\n{eqs}"))
+        return
+    print(head)
+    for title, ss in (('carry weight', live), (f'carry none (prune_dead({threshold:g}) removes them)', dead)):
+        print(f"  {title}:"); print('\n'.join('    ' + f for f in self.formulas(ss)) or '    (none)')
+    for o, (y, k) in enumerate(ys): print(f"  y{o} = {y}{more(k)}")
+
+
+# A layer starts with no ops: it is exactly a `Linear(in_features, out_features)`.
 
 # %% ../nbs/30_evolve.ipynb #39cb0e99
 @patch
@@ -318,6 +508,12 @@ def _finite_batch(self:EvolvingLayer, xb, grad=None, what:str='grow'):
     return xb[ok], (grad[ok] if grad is not None else None), V[:, ok]
 
 # %% ../nbs/30_evolve.ipynb #b0a8c7bb
+N_CANDIDATES = 256   # random candidates scored per gradient-scored growth (chosen by the formula-recovery benchmark)
+
+def _agreed(layer, scores):
+    "Rank 0's `scores` on every rank while `EvolveCallback` mutates `layer` in a distributed fit (`layer._rank0_scores`); else `scores`"
+    return broadcast(scores) if getattr(layer, '_rank0_scores', False) else scores
+
 @patch
 def _random_op(self:EvolvingLayer, g, vals):
     "A random op over the values `vals` following the post's rule: operand 2/3 value, 1/3 constant, never two constants"
@@ -369,26 +565,46 @@ def _value_rows(self:EvolvingLayer) -> list:
     return list(range(self.in_features)) + [self.in_features + s for s, a in enumerate(self.active.tolist()) if a]
 
 @patch
+def _candidates(self:EvolvingLayer, V, cands):
+    "Normalised outputs `H` [K, B] of candidate ops `cands` = [(kind, a, b)] on values `V` (constants at 1), and their operands"
+    k, B = torch.tensor([c[0] for c in cands], device=V.device), V.shape[1]
+    operand = lambda j: torch.stack([V[c[j]] if c[j] != CONST else V.new_ones(B) for c in cands])
+    A, Bv = operand(1), operand(2)
+    R = torch.empty_like(A)
+    for kind in k.unique().tolist(): R[k == kind] = OPS[self.ops[kind]][0](A[k == kind], Bv[k == kind])
+    mu, sd = R.mean(1, keepdim=True), R.std(1, unbiased=False, keepdim=True)
+    ref = torch.maximum(mu.abs(), torch.maximum(A.std(1, unbiased=False, keepdim=True), Bv.std(1, unbiased=False, keepdim=True)))
+    sd = torch.where((sd > 1e-7 * ref) & (sd > 0), sd, torch.inf)            # as `_stats`: constant outputs become 0
+    return (R - mu) / sd, A, Bv
+
+def _lookahead(H, vals, g, chunk_elems:int=2**22):
+    "For each row of `H`: the best score of its products with a row of `vals` (standardised), from their moments (float64, no [k, M, B] tensor)"
+    B, O = g.shape
+    Hd, Vd, gd = H.double(), vals.double(), g.double()
+    mean = Hd @ Vd.T / B                                                      # [k, M]: mean of h·v on the batch
+    std = ((Hd * Hd) @ (Vd * Vd).T / B - mean ** 2).clamp_min(0).sqrt().clamp_min(1e-6)
+    step = max(1, chunk_elems // max(1, B * O))                               # rows of `vals` per [B, step·O] block
+    Pg = torch.cat([(Hd @ (Vd[i:i + step, :, None] * gd).transpose(0, 1).reshape(B, -1)).view(len(H), -1, O)
+                    for i in range(0, len(vals), step)], 1)                   # [k, M, O]: Σ_b h v g
+    return ((Pg - mean[..., None] * gd.sum(0)) / std[..., None]).norm(dim=-1).amax(1).to(H.dtype)
+
+@patch
 def candidate_scores(self:EvolvingLayer, xb, grad, cands, lookahead:bool=True, V=None):
     "Gradient scores (RigL-style, new directions only) of candidate ops `cands` = [(kind, a, b)] on batch `xb`"
     with torch.no_grad():
         if V is None: xb, grad, V = self._finite_batch(xb, grad, 'candidate_scores')
         g, tol, B = grad.to(V.dtype), 1e3 * torch.finfo(V.dtype).eps, V.shape[1]
-        raws = [self._raw(V, *c) for c in cands]
-        H = torch.stack([(r - mu) / sd for r, (mu, sd) in ((r[0], _stats(*r)) for r in raws)])   # [K, B]
+        H, A, Bv = self._candidates(V, cands)                                 # [K, B]
         bad = ~torch.isfinite(H).all(1)
         H[bad] = 0.
         vals = V[self._value_rows()]                                          # [M, B]
         X = torch.cat([torch.ones_like(V[:1]), vals])
-        if B >= 2 * len(X): Hp = _off_span(H, X, tol)                        # new directions for the whole `Linear`
-        else: Hp = _off_operands(H, torch.stack([r[1] for r in raws]), torch.stack([r[2] for r in raws]), tol)
+        Hp = _off_span(H, X, tol) if B >= 2 * len(X) else _off_operands(H, A, Bv, tol)   # new directions (see above)
         Hp = torch.where(Hp.norm(dim=1, keepdim=True) > tol * math.sqrt(B), Hp, 0.)
         score = (Hp @ g).norm(dim=1) / B
         if lookahead and 'mul' in self.ops:
-            P = H[:, None, :] * vals[None]                                   # [K, M, B]
-            P = (P - P.mean(-1, keepdim=True)) / P.std(-1, unbiased=False, keepdim=True).clamp_min(1e-6)
             new_part = Hp.norm(dim=1) / H.norm(dim=1).clamp_min(1e-12)             # 0 for an affine copy of a feature
-            score = torch.maximum(score, new_part * torch.einsum('kmb,bo->kmo', P, g).norm(dim=-1).amax(1) / B)
+            score = torch.maximum(score, new_part * _lookahead(H, vals, g) / B)
         return score.masked_fill(bad, -1.)
 
 # %% ../nbs/30_evolve.ipynb #71b2313a
@@ -435,8 +651,8 @@ def grow(self:EvolvingLayer, n:int=1, xb=None, grad=None, strategy:str='random',
         if xb is not None: xb, grad, V = self._finite_batch(xb, grad, 'grow')
         with self._rng() as g:
             vals = self._value_rows()
-            cands = [self._random_op(g, vals) for _ in range(n if strategy == 'random' else max(n_candidates or 32 * n, n))]
-        if strategy == 'gradient': cands = self._ranked(cands, self.candidate_scores(xb, grad, cands, lookahead, V))
+            cands = [self._random_op(g, vals) for _ in range(n if strategy == 'random' else max(n_candidates or N_CANDIDATES, n))]
+        if strategy == 'gradient': cands = self._ranked(cands, _agreed(self, self.candidate_scores(xb, grad, cands, lookahead, V)))
         elif V is not None: cands = [c for c in cands if torch.isfinite(self._raw(V, *c)[0]).all()]
         if len(cands) < n: warnings.warn(f"grow: only {len(cands)} of the {n} op(s) asked for are new and finite on the batch; grew those", stacklevel=2)
         for s, c in zip(free, cands[:n]): self._birth(s, *c, V)
@@ -482,10 +698,19 @@ def prune(self:EvolvingLayer, n:int=1, xb=None, min_age:int=1) -> list:
                          f"({int(self.active.sum())} active, {len(self.leaves())} leaves); prune fewer, lower `min_age` or train longer")
     with self._atomic(), torch.no_grad():
         xb, _, V = self._finite_batch(xb, None, 'prune')
-        scores = self.prune_scores(xb, cands, V=V)
+        scores = _agreed(self, self.prune_scores(xb, cands, V=V))
         gone = [cands[i] for i in sorted(range(len(cands)), key=lambda i: (float(scores[i]), cands[i]))[:n]]
         for s in gone: self._free_slot(s, V[self.in_features + s].mean())
     return gone
+
+# %% ../nbs/30_evolve.ipynb #cd26e0b5
+@patch
+def prune_dead(self:EvolvingLayer, threshold:float=0.) -> list:
+    "Remove every op that carries no weight (see `live_slots`); with `threshold=0` the output is unchanged, bit for bit"
+    dead = sorted(set(self.slot_levels()) - set(self.live_slots(threshold)))
+    with self._atomic(), torch.no_grad():
+        for s in dead: self._free_slot(s, 0.)
+    return dead
 
 # %% ../nbs/30_evolve.ipynb #6357bc10
 @patch
@@ -574,14 +799,13 @@ def evolve_step(model:nn.Module, xb, yb=None, loss_func=None, opt=None, layers=N
     for l in layers:
         if l not in live: recs[l]['note'] = 'frozen: left as it is (unfreeze its parameter group to evolve it)'
     loss = None
-    if live:
-        ins, _, loss = layer_io(model, live, xb, yb, loss_func if grow != 'gradient' else None)
+    if live:      # one pass: the layers' inputs don't depend on them; their output gradients are taken before pruning
+        ins, grads, loss = layer_io(model, live, xb, yb, loss_func if grow == 'gradient' and n_grow else None)
         for l in live:
             before, k = {s: l.formula(s) for s in l.slot_levels()}, min(n_prune, len(l.prunable(min_age)))
             with _noted(recs[l]): recs[l]['slots'] += l.prune(k, ins[l], min_age) if k else []
             recs[l]['pruned'] = [before[s] for s in recs[l]['slots']]
-        grads = {}
-        if grow == 'gradient' and n_grow: ins, grads, loss = layer_io(model, live, xb, yb, loss_func)
+        grads = grads if grow == 'gradient' else {}
         for l in live:
             n_old = len(recs[l]['slots'])
             with _noted(recs[l]): _grow_round(l, recs[l], ins[l], grads.get(l), n_grow, grow, n_candidates)
@@ -598,6 +822,23 @@ def _check_int(name, v, lo):
     if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"`{name}` must be an int >= {lo}, got {v!r}")
 
 _AT_END = ('grow', 'skip', 'all')
+_TOPOLOGY = ('kind', 'src', 'active', 'birth', 'clock', 'rng_state')   # what a mutation decides
+
+def _gather_rows(t):
+    "Every rank's rows of `t`, in rank order, on every rank (`t` itself in one process)"
+    rank, size = world()
+    if size == 1: return t
+    n = torch.zeros(size, dtype=torch.long, device=t.device); n[rank] = len(t)
+    n = all_sum(n).tolist()
+    return torch.cat([broadcast(t if r == rank else t.new_zeros((n[r], *t.shape[1:])), src=r) for r in range(size)])
+
+@contextmanager
+def _rank0_scores(layers, on:bool=True):
+    "Inside the block (when `on`), `layers` rank their grow and prune candidates by rank 0's scores"
+    for l in layers: l._rank0_scores = on
+    try: yield
+    finally:
+        for l in layers: l.__dict__.pop('_rank0_scores', None)
 
 class EvolveCallback(FitAware):
     "Prune and grow the model's `EvolvingLayer`s after every `every` epochs of a fit (never in `lr_find`, `validate` or `get_preds`); log to `learn.evolve_log`"
@@ -614,22 +855,39 @@ class EvolveCallback(FitAware):
 
     def before_fit(self):
         if not hasattr(self.learn, 'evolve_log'): self.learn.evolve_log = []
+        model = unwrap(self.learn.model)                   # names are the user's, also inside DistributedDataParallel
         names = [self.layers] if isinstance(self.layers, str) else self.layers
-        self._layers = [get_module(self.learn.model, n) for n in names] if names else None
-        found = self._layers or [m for m in self.learn.model.modules() if isinstance(m, EvolvingLayer)]
+        self._layers = [get_module(model, n) for n in names] if names else None
+        found = self._layers or [m for m in model.modules() if isinstance(m, EvolvingLayer)]
         if not found or not all(isinstance(m, EvolvingLayer) for m in found):
             raise ValueError(f"EvolveCallback needs EvolvingLayer(s) in the model; got {[type(m).__name__ for m in found]}: "
                              f"put one in place of a Linear with `replace_linear(learn, name)`")
+        if is_distributed():                               # every rank draws the same candidates
+            for l in found: l.rng_state.copy_(broadcast(l.rng_state))
 
     def _sample(self):
-        "At least `sample_size` items of the training data (whole batches), split into inputs and targets"
-        bs, n = [], 0
+        "At least `sample_size` items of the training data (whole batches), split into inputs and targets; distributed: every rank's share, on every rank"
+        bs, n, want = [], 0, -(-self.sample_size // world()[1])
         for b in self.dls.train:
             bs.append(b); n += len(b[0])
-            if n >= self.sample_size: break
+            if n >= want: break
         i = getattr(self.dls, 'n_inp', 1 if len(bs[0]) == 1 else len(bs[0]) - 1)   # as `Learner._split`
-        b = [torch.cat(t) for t in zip(*bs)]
+        b = [_gather_rows(torch.cat(t)) for t in zip(*bs)]
         return b[:i], b[i:]
+
+    def _agree(self, layers, recs):
+        "Distributed: check that every rank made the same mutations, take rank 0's values, re-wrap the model for DDP"
+        names = {m: n for n, m in unwrap(self.learn.model).named_modules()}
+        differ = {names.get(l, '?'): [k for k in _TOPOLOGY if not same_on_all_ranks(getattr(l, k))] for l in layers}
+        differ = {n: ks for n, ks in differ.items() if ks}
+        if differ: raise RuntimeError(f"EvolveCallback: the ranks of this distributed fit mutated their EvolvingLayer(s) differently "
+                                      f"({differ} differ between ranks); build the model identically on every rank (same seed, "
+                                      f"same weights) before `learn.distrib_ctx()`, and mutate layers only through this callback")
+        with torch.no_grad():
+            for l in layers:
+                for t in [*l.parameters(), l.mu, l.sd]: t.copy_(broadcast(t))
+                l.invalidate()
+        if any(r['slots'] for r in recs): rewrap(self.learn)
 
     def after_epoch(self):
         last = self.epoch + 1 == self.n_epoch
@@ -637,9 +895,13 @@ class EvolveCallback(FitAware):
         n_prune = 0 if last and self.at_end == 'grow' else self.n_prune   # growth leaves the function as it was evaluated
         if not (n_prune or self.n_grow): return
         xb, yb = self._sample()
-        recs = evolve_step(self.learn.model, xb, yb, self.learn.loss_func, opt=self.learn.opt, layers=self._layers,
-                           n_prune=n_prune, n_grow=self.n_grow, grow=self.grow, min_age=self.min_age,
-                           n_candidates=self.n_candidates, recalibrate=self.recalibrate)
+        model, multi = unwrap(self.learn.model), is_distributed()
+        layers = self._layers or [m for m in model.modules() if isinstance(m, EvolvingLayer)]
+        with _rank0_scores(layers, multi):
+            recs = evolve_step(model, xb, yb, self.learn.loss_func, opt=self.learn.opt, layers=layers,
+                               n_prune=n_prune, n_grow=self.n_grow, grow=self.grow, min_age=self.min_age,
+                               n_candidates=self.n_candidates, recalibrate=self.recalibrate)
+        if multi: self._agree(layers, recs)
         vals = self.learn.recorder.values[-1] if getattr(self.learn, 'recorder', None) is not None and self.learn.recorder.values else []
         for r in recs:
             r.pop('slots')
@@ -695,12 +957,11 @@ def evolve_spec():
     return CallbackSpec(
         'EvolveCallback', make=lambda kind: EvolveCallback(n_grow=2, n_prune=1, grow='gradient'),
         acted=lambda learn: any(r['grown'] or r['pruned'] for r in getattr(learn, 'evolve_log', [])),
-        record=lambda learn: repr(getattr(learn, 'evolve_log', None)),
-        works_with={'nan_row@tabular': "n/a: fastai's `FillMissing` refuses a NaN in a column that had none in training, before any callback runs"},
+        record=lambda learn: repr(getattr(learn, 'evolve_log', None)), prepare=evolve_prepare,
         notes={'lr_find_before': 'no mutation and no log entry inside `lr_find`',
                'validate_mid': 'a `validate` inside a fit pauses it',
                'trackers_best_after': 'after the last epoch it only grows, which leaves the evaluated function unchanged',
-               'nan_row': "it scores on training data, leaving out rows with NaN/inf (with a warning); tabular: fastai's `FillMissing` refuses a NaN in a column that had none in training, before any callback runs"})
+               'nan_row': "it scores on training data, leaving out rows with NaN/inf (with a warning); tabular: fastai's `FillMissing` fills the missing values first"})
 
 # %% ../nbs/30_evolve.ipynb #3c3c2bd7
 def plot_topology(layer:EvolvingLayer, ax=None, figsize=(8, 5), max_outputs:int=8, max_inputs:int=16):
