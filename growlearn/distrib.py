@@ -70,7 +70,7 @@ def broadcast_batch(xb, src:int=0):
     "Rank `src`'s batch (a tensor, or a tuple/list of tensors) on every rank; shapes may differ between ranks"
     if not is_distributed(): return xb
     if isinstance(xb, (tuple, list)): return type(xb)(broadcast_batch(t, src) for t in xb)
-    shape = broadcast(torch.tensor(list(xb.shape) + [-1] * (8 - xb.dim()), dtype=torch.long))
+    shape = broadcast(torch.tensor(list(xb.shape) + [-1] * (8 - xb.dim()), dtype=torch.long), src)
     shape = [int(v) for v in shape if v >= 0]
     buf = xb if list(xb.shape) == shape else xb.new_zeros(shape)
     return broadcast(buf, src)
@@ -93,8 +93,11 @@ def rewrap(learn) -> nn.Module:
     "After `unwrap(learn.model)` was changed, build a new DDP wrapper for it (no-op when the model is not wrapped)"
     if not isinstance(learn.model, DistributedDataParallel): return learn.model
     trainer = next((cb for cb in learn.cbs if isinstance(cb, DistributedTrainer)), None)
-    module = learn.model.module
-    if trainer is not None: learn.model = trainer.accelerator.prepare_model(module)
+    module, old = learn.model.module, learn.model
+    if trainer is not None:
+        acc = trainer.accelerator
+        learn.model = acc.prepare_model(module)
+        if isinstance(getattr(acc, '_models', None), list): acc._models[:] = [m for m in acc._models if m is not old]   # no stale wrappers
     else:
         ddp = learn.model
         learn.model = DistributedDataParallel(module, device_ids=ddp.device_ids, output_device=ddp.output_device,
