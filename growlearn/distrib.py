@@ -32,19 +32,19 @@ def _device():
     return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
 
 # %% ../nbs/05_distrib.ipynb #89e425ee
-def all_sum(t:torch.Tensor) -> torch.Tensor:
-    "Sum `t` over all ranks (a new tensor on `t`'s device; `t` itself outside a distributed run)"
+def _all_reduce(t, op):
     if not is_distributed(): return t
     r = t.detach().to(_device(), copy=True)
-    dist.all_reduce(r, op=dist.ReduceOp.SUM)
+    dist.all_reduce(r, op=op)
     return r.to(t.device)
+
+def all_sum(t:torch.Tensor) -> torch.Tensor:
+    "Sum `t` over all ranks (a new tensor on `t`'s device; `t` itself outside a distributed run)"
+    return _all_reduce(t, dist.ReduceOp.SUM) if is_distributed() else t
 
 def all_max(t:torch.Tensor) -> torch.Tensor:
     "Element-wise maximum of `t` over all ranks"
-    if not is_distributed(): return t
-    r = t.detach().to(_device(), copy=True)
-    dist.all_reduce(r, op=dist.ReduceOp.MAX)
-    return r.to(t.device)
+    return _all_reduce(t, dist.ReduceOp.MAX) if is_distributed() else t
 
 def broadcast(t:torch.Tensor, src:int=0) -> torch.Tensor:
     "Rank `src`'s `t` on every rank (a new tensor on `t`'s device)"

@@ -4,6 +4,7 @@
 over ranks by `growlearn.distrib.GlooSyncBatchNorm`), and every rank must end with identical weights.
 """
 import subprocess, sys
+from distrib_launch import launch
 from pathlib import Path
 import pytest, torch
 
@@ -11,12 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT/'tests'/'distrib_check.py'
 TOL = 1e-5     # weights are of order 1; Adam steps of 3e-3; measured max |Δ| ≈ 2e-7 over 8 steps
 
-def _launch(out, procs, *args):
-    if procs == 1: cmd = [sys.executable, str(SCRIPT)]
-    else: cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}', str(SCRIPT)]
-    r = subprocess.run(cmd + ['--out', str(out), '--procs', str(procs), *args], capture_output=True, text=True, timeout=300,
-                       env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out)})
-    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+def _launch(out, procs, *args): launch(SCRIPT, out, procs, *args)
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):

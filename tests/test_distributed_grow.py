@@ -5,6 +5,7 @@ check batch at 60 %, an identity layer on a validation-loss plateau), end with i
 train what one process trains on whole batches; a growth refused on one rank must be refused, and undone, on all.
 """
 import subprocess, sys
+from distrib_launch import launch
 from pathlib import Path
 import pytest, torch
 
@@ -12,12 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT/'tests'/'distrib_grow_check.py'
 TOL = 1e-5     # weights of order 10; Adam steps of 3e-3; measured max |Δ| 2.4e-7 over 12 steps and 3 growths
 
-def _launch(out, procs):
-    if procs == 1: cmd = [sys.executable, str(SCRIPT)]
-    else: cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}', str(SCRIPT)]
-    r = subprocess.run(cmd + ['--out', str(out), '--procs', str(procs)], capture_output=True, text=True, timeout=300,
-                       env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out)})
-    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+def _launch(out, procs): launch(SCRIPT, out, procs)
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
