@@ -50,3 +50,43 @@ def test_stats_match_numpy_and_masks_are_atomic():
     m = make_masks({'a': torch.arange(10.)}, quantile=0.3)
     assert m['a'].tolist() == [True]*3 + [False]*7
     assert int(random_masks(m, 0)['a'].sum()) == 3
+
+def test_soft_masks_scale_each_kernels_update():
+    "A soft mask scales each kernel's step: with plain SGD the update is exactly s times the gradient step (0: frozen, 1: free)"
+    from growlearn.gradmask import soft_masks
+    torch.manual_seed(2)
+    net = small_cnn(4)
+    x, y = torch.rand(16, 1, 12, 12), torch.randint(0, 4, (16,))
+    gm = GradMask(net, _dl(x), _dl(x**2), train_bn=True)
+    masks = {l: torch.linspace(0, 1, n).double() for l, n in (('body.0.conv', 32), ('body.1.conv', 64), ('body.2.conv', 128))}
+    gm.set_masks(masks)
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    net.train()
+    w0 = {n: p.detach().clone() for n, p in net.named_parameters()}
+    gm.save(); F.cross_entropy(net(x), y).backward(); gm.apply()
+    g = {n: p.grad.detach().clone() for n, p in net.named_parameters()}
+    opt.step(); gm.restore(opt)
+    for l, s in masks.items():
+        n = f'{l}.weight'
+        w = dict(net.named_parameters())[n].detach()
+        expect = w0[n] - 0.5 * g[n] * s.float().reshape(-1, 1, 1, 1)
+        np.testing.assert_allclose(w.numpy(), expect.numpy(), rtol=0, atol=4 * torch.finfo(torch.float32).eps * float(w0[n].abs().max() + 0.5 * g[n].abs().max()))
+        assert torch.equal(w[0], w0[n][0])                      # scale 0: frozen, bit for bit
+    assert abs(gm.frozen_frac - 0.5) < 1e-6
+    sm = soft_masks({'a': torch.tensor([3., 1., 2.])})
+    assert sm['a'].tolist() == [1., 0., .5]
+
+def test_adabn_with_given_masks_reestimates_statistics():
+    "GradMaskCallback(masks=..., adabn=True): the BatchNorm statistics describe the new data before the first step"
+    from fastai.learner import Learner
+    from growlearn.data import tensor_dls
+    from growlearn.core import quiet
+    from growlearn.gradmask import GradMaskCallback
+    torch.manual_seed(3)
+    net = small_cnn(4)
+    x, y = torch.rand(32, 1, 12, 12) * 3 + 2, torch.randint(0, 4, (32,))
+    masks = {'body.0.conv': torch.ones(32, dtype=torch.bool)}
+    learn = quiet(Learner(tensor_dls((x, y), (x[:8], y[:8]), bs=32), net, lr=0., cbs=GradMaskCallback(masks=masks, adabn=True, head=['body.1', 'body.2', 'head'])))
+    learn.fit(1)
+    with torch.no_grad(): c = net.body[0].conv(x)
+    np.testing.assert_allclose(net.body[0].bn.running_mean.numpy(), c.mean((0, 2, 3)).numpy(), rtol=1e-5, atol=1e-5)
