@@ -6,7 +6,7 @@ Docs: https://growlearn.github.io/growlearn/experiments/gradmask_bench.html.md""
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #efe335dc
 from __future__ import annotations
-import math, time, os, warnings
+import functools, math, time, os, warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -23,14 +23,14 @@ from ..stats import collect_stats, collect_pair, channel_distance, kernel_groups
 from ..gradmask import (GradMask, GradMaskCallback, make_masks, random_masks, soft_masks, jaccard, adapt_bn, kernel_tensors)
 
 # %% auto #0
-__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'L2SP_ALPHAS', 'BASELINES', 'SAME_RUNS', 'EPOCHS', 'SCREEN',
+__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'N_EVAL', 'L2SP_ALPHAS', 'BASELINES', 'SAME_RUNS', 'EPOCHS', 'SCREEN',
            'CONFIRM_ARMS', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default', 'arm_linear_probe', 'arm_lp_ft',
            'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks', 'arm_grid', 'stats_cost',
            'mask_stability', 'mask_overhead', 'stats_ratios', 'gradmask_cost', 'gradmask_fewshot', 'arm_masked_opts',
            'gradmask_bn_ablation', 'corrupt', 'Pair', 'pretrained_source', 'pair_data', 'BodyEval', 'PullToStart',
            'a_finetune', 'a_linear_probe', 'a_lp_ft', 'a_surgical', 'a_adabn', 'a_adabn_ft', 'a_l2sp', 'a_gradmask',
            'a_masked', 'a_block', 'shifted_block', 'transfer_masks', 'transfer_arms', 'transfer_run', 'RunLog',
-           'run_cell', 'gradmask_transfer']
+           'run_cell', 'gradmask_transfer', 'transfer_table']
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #e099a80a
 def _acc(model, x, y, bs=1000):
@@ -365,11 +365,12 @@ def _gauss_kernel(sigma):
     r = math.ceil(3 * sigma); t = torch.arange(-r, r + 1, dtype=torch.float32)
     k = torch.exp(-t**2 / (2 * sigma**2)); return k / k.sum(), r
 
-def corrupt(x:torch.Tensor, kind:str, strength:float|None=None, seed:int=0) -> torch.Tensor:
-    "A deterministic corruption of images `x` in [0, 1]: 'noise' (σ), 'blur' (σ), 'contrast' (factor around 0.5), 'invert'"
+def corrupt(x:torch.Tensor, kind:str, strength:float|None=None, seeds=None) -> torch.Tensor:
+    "A deterministic corruption of images `x` in [0, 1]: 'noise' (σ; image i's noise drawn from `seeds[i]`), 'blur' (σ), 'contrast' (factor around 0.5), 'invert'"
     if kind == 'noise':
-        g = torch.Generator().manual_seed(seed)
-        return (x + strength * torch.randn(x.shape, generator=g)).clamp_(0, 1)
+        seeds = range(len(x)) if seeds is None else seeds
+        n = torch.stack([torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+        return (x + strength * n).clamp_(0, 1)
     if kind == 'blur':
         k, r = _gauss_kernel(strength)
         x = F.conv2d(x, k.view(1, 1, 1, -1), padding=(0, r))
@@ -424,27 +425,30 @@ def pretrained_source(source:str, classes=None, quick:bool=False):
     return model.eval()
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #1fd189ed
-_CORRUPT_SEEDS = {'train': 1, 'valid': 2, 'test': 3}
+_CORRUPT_SEEDS = {'train': 1_000_000, 'valid': 2_000_000, 'test': 3_000_000}
+N_EVAL = {'valid': 500, 'test': 1500, 'source': 500}
 
-def _target(pair, part, quick=False):
-    "Target images and labels of `part` ('train', 'valid' or 'test'), corrupted as `pair` says"
-    if part == 'train': x, y = vision_tensors(pair.target, True)
-    else: x, y = heldout_tensors(pair.target, part=part, n_valid=1000)
-    if pair.tgt_classes is not None: x, y = subset_classes(x, y, pair.tgt_classes)
-    if part != 'train': x, y = (x[:500], y[:500]) if part == 'valid' else (x[:200 if quick else 1500], y[:200 if quick else 1500])
-    if pair.corruption is not None: x = corrupt(x, *pair.corruption, seed=_CORRUPT_SEEDS[part])
+@functools.lru_cache(maxsize=8)
+def _images(name, part, classes):
+    "Images and labels of `name`: 'train' (training set) or a held-out 'valid'/'test' part of its test set; `classes` subset (cached)"
+    x, y = vision_tensors(name, True) if part == 'train' else heldout_tensors(name, part=part, n_valid=1000)
+    return subset_classes(x, y, classes) if classes is not None else (x, y)
+
+def _target(pair, part, idx):
+    "Target images `idx` of `part`, corrupted as `pair` says (the noise of image i seeded by the part and i)"
+    x, y = _images(pair.target, part, pair.tgt_classes)
+    x, y = x[idx], y[idx]
+    if pair.corruption is not None: x = corrupt(x, *pair.corruption, seeds=(_CORRUPT_SEEDS[part] + idx).tolist())
     return x, y
 
 def pair_data(pair:Pair, n_per_class:int, seed:int, quick:bool=False) -> dict:
-    "Few-shot training set (per seed), validation, test, source test images and 2,000 source images for the statistics"
-    xt, yt = _target(pair, 'train', quick)
-    i = per_class_idxs(yt, n_per_class, seed)
-    xs, ys = heldout_tensors(pair.source, part='test', n_valid=1000)
-    if pair.src_classes is not None: xs, ys = subset_classes(xs, ys, pair.src_classes)
-    xp = vision_tensors(pair.source, True)
-    if pair.src_classes is not None: xp = subset_classes(*xp, pair.src_classes)
-    return dict(train=(xt[i], yt[i]), valid=_target(pair, 'valid', quick), test=_target(pair, 'test', quick),
-                source=(xs[:200 if quick else 500], ys[:200 if quick else 500]), x_pre=xp[0][:256 if quick else 2000])
+    "Few-shot training set (per seed), validation, test and source test images, and 2,000 source images for the statistics"
+    n = {k: min(v, 200) if quick else v for k, v in N_EVAL.items()}
+    i = per_class_idxs(_images(pair.target, 'train', pair.tgt_classes)[1], n_per_class, seed)
+    xs, ys = _images(pair.source, 'test', pair.src_classes)
+    return dict(train=_target(pair, 'train', i), valid=_target(pair, 'valid', torch.arange(n['valid'])),
+                test=_target(pair, 'test', torch.arange(n['test'])), source=(xs[:n['source']], ys[:n['source']]),
+                x_pre=_images(pair.source, 'train', pair.src_classes)[0][:256 if quick else 2000])
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #573dc9b4
 class BodyEval(Callback):
@@ -676,7 +680,7 @@ def gradmask_transfer(quick:bool=False, out_dir=None, stage:str='confirm', pairs
 
 def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log):
     t0 = time.perf_counter()
-    if quick: pairs, shots, seeds, arms = (pairs or ('digits 0-4 → 5-9', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'gradmask', 'gm_adabn'))
+    if quick: pairs, shots, seeds, arms = (pairs or ('MNIST → Fashion', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'gradmask', 'gm_adabn'))
     scr = stage == 'screen'
     pairs, shots = list(pairs or PAIRS), list(shots or (SCREEN['shots'] if scr else (5, 10, 50)))
     seeds = list(seeds if seeds is not None else (SCREEN['seeds'] if scr else range(5)))
@@ -702,3 +706,26 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log):
     import json, matplotlib.pyplot as plt
     plt.close('all')
     return json.loads(path.read_text())
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #8f5f33c3
+def _fmt_cmp(c):
+    if c is None: return ''
+    ci = c.get('ci95')
+    return f"{c['mean']:+.1f}" + (f" [{ci[0]:+.1f}, {ci[1]:+.1f}]" if ci else '')
+
+def transfer_table(rec:dict, pair:str) -> str:
+    "Markdown table of `pair` in a `gradmask_transfer` record: test mean ± std, difference from the best baseline [95 % CI], source accuracy"
+    shots = [s for s in rec['config']['shots'] if _key(pair, s) in rec['best_baseline']]
+    if not shots: raise KeyError(f"no results for {pair!r}; pairs: {sorted({k.split(' | ')[0] for k in rec['best_baseline']})}")
+    arms = list(dict.fromkeys(k.split(' | ')[2] for k in rec['results'] if k.startswith(pair + ' | ')))
+    head = "| arm | " + " | ".join(f"{s}/class: test | − best baseline | source" for s in shots) + " |"
+    rows = [head, "|---|" + "---|---|---|" * len(shots)]
+    for a in arms:
+        cells = []
+        for s in shots:
+            r, b = rec['results'].get(_key(pair, s, a)), rec['best_baseline'][_key(pair, s)]
+            src = rec['source'].get(_key(pair, s, a))
+            name = f"**{r['mean']:.1f}** ± {r['std']:.1f}" if a == b else f"{r['mean']:.1f} ± {r['std']:.1f}"
+            cells += [name, '(best baseline)' if a == b else _fmt_cmp(rec['comparisons'].get(_key(pair, s, f"{a} - {b}"))), f"{src['mean']:.1f}"]
+        rows.append(f"| `{a}` | " + " | ".join(cells) + " |")
+    return '\n'.join(rows)
