@@ -21,6 +21,9 @@ import fastai.callback.schedule
 from .core import quiet, snapshot, snapshot_diff, output_tensors, apply_model, eval_mode, finite_rows
 from .data import digits_tensors, tensor_dls
 
+# fastai's tabular batches are made from read-only numpy arrays under pandas >= 3 (copy-on-write); harmless here
+warnings.filterwarnings('ignore', message='The given NumPy array is not writable', module=r'fastai\.torch_core')
+
 # %% auto #0
 __all__ = ['LEARNERS', 'SCENARIOS', 'tiny_vision_dls', 'tiny_vision_learner', 'tiny_table', 'tiny_tabular_learner',
            'CallbackSpec', 'scenario', 'sc_cbs_learner', 'sc_cbs_fit', 'sc_fine_tune', 'sc_lr_find_before',
@@ -53,7 +56,9 @@ def tiny_table(n:int=192, seed:int=0, nan_row:bool=False) -> pd.DataFrame:
     df = pd.DataFrame({'cat': g.choice(['u', 'v', 'w'], n), 'a': g.normal(size=n), 'b': g.normal(size=n), 'c': g.normal(size=n)})
     df['y'] = ((df.a + (df.cat == 'v') - df.b * df.c) > 0).map({True: 'yes', False: 'no'})
     df.loc[3, 'b'] = np.nan                               # a missing value: fastai's FillMissing deals with it
-    if nan_row: df.loc[n - 1, ['a', 'b', 'c']] = np.nan    # in the validation part
+    if nan_row:                                           # a NaN row in the validation part; FillMissing must have seen
+        df.loc[n - 1, ['a', 'b', 'c']] = np.nan           # missing values of those columns in training to fill them there
+        df.loc[5, ['a', 'c']] = np.nan
     return df
 
 def tiny_tabular_learner(cbs=None, nan_row:bool=False, **kwargs) -> Learner:
@@ -76,6 +81,7 @@ class CallbackSpec:
     record: callable = lambda learn: None   # learn -> comparable summary of what it recorded
     works_with: dict = field(default_factory=dict)   # scenario (or 'scenario@kind') -> 'works' | 'refuses: <message part>' | 'n/a: <why>'
     notes: dict = field(default_factory=dict)        # scenario -> a short note for the table
+    prepare: callable = None                         # (learn, kind) -> learn: adapt the model first (e.g. swap in a layer)
 
     def expect(self, scenario, kind=None):
         "The claim for `scenario` (on learner `kind`): ('works'|'refuses'|'n/a', detail)"
@@ -89,12 +95,14 @@ SCENARIOS = {}
 def scenario(name:str, doc:str):
     "Register a scenario function under `name`, described by `doc` in the table"
     def _f(fn):
-        fn.doc = doc; SCENARIOS[name] = fn; return fn
+        fn.doc, fn.__doc__ = doc, fn.__doc__ or f"Scenario '{name}': {doc}"
+        SCENARIOS[name] = fn; return fn
     return _f
 
 def _learner(spec, kind, at='learner', nan_row=False, **kw):
     cb = spec.make(kind)
     learn = LEARNERS[kind](cbs=cb if at == 'learner' else None, nan_row=nan_row, **kw)
+    if spec.prepare is not None: learn = spec.prepare(learn, kind)
     return learn, cb
 
 def _fit(learn, n, cbs=None, lr=1e-3, one_cycle=True):

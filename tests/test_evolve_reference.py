@@ -5,7 +5,7 @@ the seed's `EvLayer.forward`; the fixes: index 0 is an index (`isinstance(p, int
 real tensors, and normalisation is the layer's fixed affine map `(op(a, b) - mu) / sd` instead of `F.normalize`
 over the batch.
 """
-import torch, torch.nn as nn
+import pytest, torch, torch.nn as nn
 from growlearn.evolve import EvolvingLayer
 
 
@@ -45,6 +45,7 @@ def test_reference_is_the_seed_loop():
     assert sorted(ref.order) == [s for s in range(lay.max_ops) if lay.active[s]]
 
 
+@pytest.mark.exact
 def test_batched_equals_naive_on_100_random_graphs():
     worst, n_ops, depths = {}, [], []
     for i in range(100):

@@ -24,7 +24,9 @@ def _mutated(seed=0, rounds=6):
     return lay, xb, n
 
 
+@pytest.mark.exact
 def test_grow_is_exact_in_float64_nested():
+    "Same layout, new terms 0·h: bit-equal by construction"
     lay, xb, _ = _mutated()
     model = nn.Sequential(nn.Identity(), lay).double()
     before = copy.deepcopy(model)
@@ -32,7 +34,9 @@ def test_grow_is_exact_in_float64_nested():
     assert max_abs_diff(before, model, xb.double()) == 0.
 
 
+@pytest.mark.exact
 def test_state_dict_restores_outputs_and_next_mutations():
+    "Loaded tensors are the same bits and the kernels the same shapes: bit-equal by construction"
     a, xb, n = _mutated()
     assert n >= 10
     b = EvolvingLayer(4, 2, max_ops=24, ops=('add', 'mul', 'sub'), seed=999)
