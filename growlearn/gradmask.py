@@ -13,12 +13,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.meta import delegates
 from .core import get_module, opt_state, FitAware, eval_mode, apply_model, finite_rows
+from .distrib import is_distributed, all_sum, all_agree, same_on_all_ranks, unwrap
 from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channel_distance, DISTANCES, ActStats,
-                             check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device)
+                             check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded)
 
 # %% auto #0
-__all__ = ['kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_head', 'GradMask',
-           'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
+__all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_head',
+           'GradMask', 'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
 
 # %% ../nbs/21_gradmask.ipynb #0f16e035
 def kernel_tensors(model:nn.Module, layer:str, bn:str|None=None, affine:bool=True, running:bool=True) -> list:
@@ -112,8 +113,13 @@ def _check_names(model, names):
     return names
 
 # %% ../nbs/21_gradmask.ipynb #c4b1e3a3
-def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, **_):
+MODES = ('freeze', 'soft', 'pull')
+
+def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., **_):
     "Refuse GradMask arguments that cannot work; return the method (default: 'kl_log' with `dl_pre`, 'kl' without)"
+    check_choice('mode', mode, MODES)
+    if not (isinstance(pull, (int, float)) and not isinstance(pull, bool) and math.isfinite(pull) and pull > 0):
+        raise ValueError(f"pull must be a positive number (the strength of the pull toward the pre-trained weights), got {pull!r}")
     if threshold is not None: quantile = None
     method = check_choice('method', method, DISTANCES) if method is not None else ('kl_log' if dl_pre is not None else 'kl')
     check_rule(threshold, quantile, scope, granularity)
@@ -127,20 +133,20 @@ def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bin
 
 # %% ../nbs/21_gradmask.ipynb #5e9c8e69
 class GradMask:
-    "Freeze the kernels whose activation statistics match on `dl_pre` and `dl_new`: mask their gradients, undo each step's change to them"
-    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, threshold:float|None=None,
-                 quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
-                 train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, soft:bool=False, bins:int=64,
+    "Hold back the kernels whose activation statistics match on `dl_pre` and `dl_new`: pull them toward their pre-trained weights, scale or freeze their updates"
+    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3.,
+                 threshold:float|None=None, quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
+                 train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, bins:int=64,
                  subsample:int|str='auto', max_batches:int|None=None, n_inp:int|None=None, progress:bool=False):
-        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches)
+        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull)
         if threshold is not None: quantile = None
-        store_attr('model,dl_pre,dl_new,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,soft,bins,subsample,max_batches,n_inp,progress')
+        store_attr('model,dl_pre,dl_new,mode,pull,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,bins,subsample,max_batches,n_inp,progress')
         self.groups, self._source_free = kernel_groups(model), dl_pre is None
         self.head = default_head(model, self.groups) if head is None else _check_names(model, head)
         self.layers = None if layers is None else _check_names(model, layers)
         self._judged = self._layers()
         self.masks = self.dist = self.stats = self._saved = self.invalid = None
-        self._frozen, self._soft, self.history, self.steps = [], [], [], 0
+        self._frozen, self._soft, self._pull, self._w0, self.history, self.steps = [], [], [], None, [], 0
 
     @property
     def source_free(self):
@@ -186,7 +192,7 @@ def fit(self:GradMask):
         pre, new = collect_pair(self.model, self.dl_pre, self.dl_new, self._judged, point='act', log=d.log,
                                 bins=self.bins if d.hist else 0, gram=d.gram, **kw)
     dist = channel_distance(pre, new, self.method)
-    self.set_masks(soft_masks(dist, self.scope) if self.soft else make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity))
+    self.set_masks(make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity) if self.mode == 'freeze' else soft_masks(dist, self.scope))
     self.stats, self.dist = (pre, new), dist
     if self.adabn: self.adapt_bn()
     return self
@@ -208,6 +214,7 @@ def adapt_bn(model:nn.Module, dl, n_inp:int|None=None, max_batches:int|None=None
                 ok = finite_rows(*xb)
                 if int(ok.sum()) < 2: continue                  # BatchNorm needs two rows; NaN/inf rows never count
                 apply_model(model, tuple(t[ok] if torch.is_tensor(t) else t for t in xb)); n += int(ok.sum())
+        if is_distributed() and all_agree(sharded(dl)): n = _merge_bn(bns, n)
         if n == 0: raise ValueError("adapt_bn: the DataLoader gave no batch with two or more finite rows")
     except BaseException:
         for m, mom, rm, rv, nt in keep: m.running_mean.copy_(rm); m.running_var.copy_(rv); m.num_batches_tracked.copy_(nt)
@@ -215,6 +222,16 @@ def adapt_bn(model:nn.Module, dl, n_inp:int|None=None, max_batches:int|None=None
     finally:
         for m, mom, *_ in keep: m.momentum = mom
     return n
+
+@torch.no_grad()
+def _merge_bn(bns, n:int) -> int:
+    "Across processes: every BatchNorm's running statistics averaged over the processes, weighted by their samples; all samples"
+    w = torch.tensor(float(n), dtype=torch.float64)
+    tot = all_sum(w)
+    if tot == 0: return 0
+    for m in bns:
+        for b in (m.running_mean, m.running_var): b.copy_(all_sum(b.double() * w) / tot)
+    return int(tot)
 
 @patch
 def adapt_bn(self:GradMask) -> int:
@@ -242,7 +259,7 @@ def set_masks(self:GradMask, masks:dict):
         C = tensors[0][1].shape[0]
         if m.shape != (C,): raise ValueError(f"mask for '{l}' has shape {tuple(m.shape)}, the layer has {C} output channels")
         plan.append((l, m, tensors))
-    self.masks, self._frozen, self._soft, self._saved, self.invalid = OrderedDict(), [], [], None, None
+    self.masks, self._frozen, self._soft, self._pull, self._w0, self._saved, self.invalid = OrderedDict(), [], [], [], None, None, None
     for l, m, tensors in plan: self._plan_layer(l, m, tensors)
     self._sig = self._structure()
     self.apply()
@@ -251,9 +268,13 @@ def set_masks(self:GradMask, masks:dict):
 # %% ../nbs/21_gradmask.ipynb #043f36ec
 @patch
 def _plan_layer(self:GradMask, l, m, tensors):
-    "Record the rows of `l` to keep (scale 0) and to scale (0 < scale < 1)"
+    "Record the rows of `l` to keep (scale 0) and to scale (0 < scale < 1); in 'pull' mode, the parameter rows to pull (scale < 1)"
     dev = tensors[0][1].device
     self.masks[l] = m.to(dev)
+    if self.mode == 'pull' and m.is_floating_point():
+        rows = (m < 1).nonzero().flatten().to(dev)
+        if len(rows): self._pull += [(name, t, rows, 1 - m.to(dev, torch.float32)[rows]) for name, t in tensors if isinstance(t, nn.Parameter)]
+        return
     fro = (m if m.dtype == torch.bool else m == 0).nonzero().flatten().to(dev)
     if len(fro): self._frozen += [(name, t, fro) for name, t in tensors]
     if m.dtype == torch.bool: return
@@ -273,14 +294,16 @@ def check_structure(self:GradMask) -> bool:
     self.invalid = f"the model's structure changed since the masks were made ({', '.join(changed[:4])})"
     warnings.warn(f"{self.invalid}: GradMask dropped its masks and every kernel trains; call `fit()` for new ones "
                   "(GradMaskCallback does so at the next `fit`)")
-    self.masks, self._frozen, self._soft, self._saved = None, [], [], None
+    self.masks, self._frozen, self._soft, self._pull, self._w0, self._saved = None, [], [], [], None, None
     return False
 
 @patch
 @torch.no_grad()
 def save(self:GradMask):
     "Keep the current values of the frozen rows (call before the forward pass of each training step)"
-    if self.check_structure(): self._saved = [e[1].detach().index_select(0, e[2]) for e in self._frozen + self._soft]
+    if self.check_structure():
+        self._saved = [e[1].detach().index_select(0, e[2]) for e in self._frozen + self._soft]
+        if self._w0 is None and self._pull: self._w0 = [t.detach().index_select(0, idx) for _, t, idx, _ in self._pull]
     return self
 
 # %% ../nbs/21_gradmask.ipynb #760180ae
@@ -306,7 +329,24 @@ def restore(self:GradMask, opt=None):
             if isinstance(v, torch.Tensor) and v.shape == t.shape: v.index_fill_(0, idx, 0)
     for (_, t, idx, s), saved in zip(self._soft, self._saved[n:]):
         t.index_copy_(0, idx, torch.lerp(saved, t.index_select(0, idx), s.reshape(-1, *[1]*(t.ndim - 1)).to(t.dtype)))
+    if opt is not None and self._w0 is not None: self._pull_back(opt)
     self._saved, self.steps = None, self.steps + 1
+
+def _param_lrs(opt) -> dict:
+    "parameter → its learning rate now, for fastai and torch optimizers"
+    if hasattr(opt, 'param_lists') and hasattr(opt, 'hypers'): return {p: h['lr'] for ps, h in zip(opt.param_lists, opt.hypers) for p in ps}
+    return {p: g['lr'] for g in opt.param_groups for p in g['params']}
+
+@patch
+@torch.no_grad()
+def _pull_back(self:GradMask, opt):
+    "'pull' mode: $w_c \\leftarrow w_c - \\eta\\,\\alpha\\,(1 - s_c)\\,(w_c - w_{0,c})$ for each pulled row"
+    lrs = _param_lrs(opt)
+    for (_, t, idx, r), w0 in zip(self._pull, self._w0):
+        if t not in lrs: continue
+        w = t.index_select(0, idx)
+        f = (lrs[t] * self.pull * r).clamp(max=1).reshape(-1, *[1]*(t.ndim - 1)).to(t.dtype)
+        t.index_copy_(0, idx, w - (w - w0) * f)
 
 # %% ../nbs/21_gradmask.ipynb #aab18cd8
 @patch
@@ -339,7 +379,7 @@ def __repr__(self:GradMask):
 def __getstate__(self:GradMask):
     d = dict(self.__dict__)
     d['data_dropped'] = d.get('data_dropped', False) or d.get('dl_pre') is not None or d.get('dl_new') is not None
-    d.update(dl_pre=None, dl_new=None, stats=None, _saved=None)
+    d.update(dl_pre=None, dl_new=None, stats=None, _saved=None, _w0=None)
     return d
 
 # %% ../nbs/21_gradmask.ipynb #e3c56ce5
@@ -356,10 +396,11 @@ def _gradmask_args(dl_pre, kwargs) -> dict:
 
 def splitter_head(learn) -> list:
     "Names of the modules with parameters in the learner's last parameter group (fastai's new head); [] for a single group"
-    groups = learn.opt.param_lists if learn.opt is not None else learn.splitter(learn.model)
+    model = unwrap(learn.model)
+    groups = learn.opt.param_lists if learn.opt is not None else learn.splitter(model)
     if len(groups) < 2: return []
     ids = {id(p) for p in groups[-1]}
-    return [n for n, m in learn.model.named_modules() if n and any(id(p) in ids for p in m.parameters(recurse=False))]
+    return [n for n, m in model.named_modules() if n and any(id(p) in ids for p in m.parameters(recurse=False))]
 
 # %% ../nbs/21_gradmask.ipynb #2a175598
 class GradMaskCallback(FitAware):
@@ -375,14 +416,14 @@ class GradMaskCallback(FitAware):
         super().__setstate__(state); self.dl_pre = self.dl_new = None
 
     def _head(self):
-        user = list(_check_names(self.learn.model, self.kwargs.get('head') or []))
-        return (splitter_head(self.learn) or default_head(self.learn.model)) + user
+        user = list(_check_names(unwrap(self.learn.model), self.kwargs.get('head') or []))
+        return (splitter_head(self.learn) or default_head(unwrap(self.learn.model))) + user
 
     def _make(self):
         if self.data_dropped and self.dl_pre is None and self.masks is None:
             raise ValueError("this GradMaskCallback was pickled (`learn.export`) without its data and needs new masks: "
                              "set `learn.grad_mask.dl_pre` to the pre-training DataLoader before training again")
-        gm = GradMask(self.learn.model, self.dl_pre, self.dl_new if self.dl_new is not None else self.dls.train,
+        gm = GradMask(unwrap(self.learn.model), self.dl_pre, self.dl_new if self.dl_new is not None else self.dls.train,
                       **{**self.kwargs, 'head': self._head()})
         if self.masks is None: return gm.fit()
         gm.set_masks(self.masks)
@@ -394,12 +435,14 @@ class GradMaskCallback(FitAware):
 def _stale(self:GradMaskCallback):
     "Does the next fit need a new `GradMask`?"
     gm = self.gm
-    if gm is None or self.refit or gm.model is not self.learn.model: return True
+    if gm is None or self.refit or gm.model is not unwrap(self.learn.model): return True
     return gm.masks is None or not gm.check_structure()
 
 @patch
 def before_fit(self:GradMaskCallback):
     if self._stale(): self.gm = self._make()
+    if not all(same_on_all_ranks(m) for m in self.gm.masks.values()):
+        raise RuntimeError("GradMask: the processes made different masks; the statistics of each process's data were not merged")
     self.learn.gradmask, self.gm.steps = self.gm, 0
 
 @patch

@@ -12,7 +12,7 @@ def test_frozen_kernels_bit_identical(opt_name):
     torch.manual_seed(0)
     net = small_cnn(4)
     x_pre, x_new = torch.rand(48, 1, 16, 16), torch.rand(48, 1, 16, 16)**2
-    gm = GradMask(net, _dl(x_pre), _dl(x_new), method='ks', quantile=0.5).fit()
+    gm = GradMask(net, _dl(x_pre), _dl(x_new), method='ks', mode='freeze', quantile=0.5).fit()
     before = {k: v.detach().clone() for k, v in list(net.named_parameters()) + list(net.named_buffers())}
     opt = {'sgd': lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.1),
            'adamw': lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
@@ -57,7 +57,7 @@ def test_soft_masks_scale_each_kernels_update():
     torch.manual_seed(2)
     net = small_cnn(4)
     x, y = torch.rand(16, 1, 12, 12), torch.randint(0, 4, (16,))
-    gm = GradMask(net, _dl(x), _dl(x**2), train_bn=True)
+    gm = GradMask(net, _dl(x), _dl(x**2), mode='soft', train_bn=True)
     masks = {l: torch.linspace(0, 1, n).double() for l, n in (('body.0.conv', 32), ('body.1.conv', 64), ('body.2.conv', 128))}
     gm.set_masks(masks)
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
@@ -75,6 +75,33 @@ def test_soft_masks_scale_each_kernels_update():
     assert abs(gm.frozen_frac - 0.5) < 1e-6
     sm = soft_masks({'a': torch.tensor([3., 1., 2.])})
     assert sm['a'].tolist() == [1., 0., .5]
+
+def test_pull_mode_pulls_each_kernel_toward_its_pretrained_weights():
+    "mode='pull': after each step w <- w - lr*pull*(1 - s)*(w - w0), w0 the weights before the first step; BatchNorm statistics follow the data"
+    torch.manual_seed(3)
+    net = small_cnn(4)
+    x, y = torch.rand(16, 1, 12, 12), torch.randint(0, 4, (16,))
+    gm = GradMask(net, _dl(x), _dl(x**2), mode='pull', pull=2.)
+    masks = {l: torch.linspace(0, 1, n).double() for l, n in (('body.0.conv', 32), ('body.1.conv', 64), ('body.2.conv', 128))}
+    gm.set_masks(masks)
+    lr, p = 0.1, dict(net.named_parameters())
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    net.train()
+    w0 = {n: q.detach().clone() for n, q in p.items()}
+    rm0 = net.body[0].bn.running_mean.clone()
+    for _ in range(2):
+        gm.save(); F.cross_entropy(net(x), y).backward(); gm.apply()
+        before, g = {n: q.detach().clone() for n, q in p.items()}, {n: q.grad.detach().clone() for n, q in p.items()}
+        opt.step(); opt.zero_grad(); gm.restore(opt)
+    for l, s in masks.items():
+        for n in (f'{l}.weight', f"{l.replace('conv', 'bn')}.weight"):
+            sgd = before[n] - lr * g[n]
+            f = (lr * 2. * (1 - s.float())).reshape(-1, *[1] * (sgd.ndim - 1))
+            tol = 8 * torch.finfo(torch.float32).eps * float(w0[n].abs().max() + sgd.abs().max())
+            np.testing.assert_allclose(p[n].detach().numpy(), (sgd - (sgd - w0[n]) * f).numpy(), rtol=0, atol=tol)
+            assert float((p[n].detach() - w0[n]).abs().max()) > 100 * tol          # the kernels did train
+    assert not torch.equal(net.body[0].bn.running_mean[0], rm0[0])                   # running statistics are not held
+    assert abs(gm.frozen_frac - 0.5) < 1e-6
 
 def test_adabn_with_given_masks_reestimates_statistics():
     "GradMaskCallback(masks=..., adabn=True): the BatchNorm statistics describe the new data before the first step"

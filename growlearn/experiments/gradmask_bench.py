@@ -6,7 +6,7 @@ Docs: https://growlearn.github.io/growlearn/experiments/gradmask_bench.html.md""
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #efe335dc
 from __future__ import annotations
-import functools, math, time, os, warnings
+import functools, inspect, math, time, os, warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,19 +18,20 @@ from copy import deepcopy
 from ..core import quiet
 from ..data import vision_tensors, heldout_tensors, per_class_idxs, tensor_dls, subset_classes
 from ..models import small_cnn, body_head_splitter
-from ..bench import register, summarize, compare, write_result, pretrained_mnist_cnn, results_dir
+from ..bench import register, summarize, compare, write_result, pretrained_mnist_cnn, results_dir, git_commit
 from ..stats import collect_stats, collect_pair, channel_distance, kernel_groups, check_choice
 from ..gradmask import (GradMask, GradMaskCallback, make_masks, random_masks, soft_masks, jaccard, adapt_bn, kernel_tensors)
 
 # %% auto #0
-__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'N_EVAL', 'L2SP_ALPHAS', 'BASELINES', 'SAME_RUNS', 'EPOCHS', 'SCREEN',
-           'CONFIRM_ARMS', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default', 'arm_linear_probe', 'arm_lp_ft',
-           'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks', 'arm_grid', 'stats_cost',
-           'mask_stability', 'mask_overhead', 'stats_ratios', 'gradmask_cost', 'gradmask_fewshot', 'arm_masked_opts',
-           'gradmask_bn_ablation', 'corrupt', 'Pair', 'pretrained_source', 'pair_data', 'BodyEval', 'PullToStart',
-           'a_finetune', 'a_linear_probe', 'a_lp_ft', 'a_surgical', 'a_adabn', 'a_adabn_ft', 'a_l2sp', 'a_gradmask',
-           'a_masked', 'a_block', 'shifted_block', 'transfer_masks', 'transfer_arms', 'transfer_run', 'RunLog',
-           'run_cell', 'gradmask_transfer', 'transfer_table']
+__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'N_EVAL', 'PREVIOUS_DEFAULT', 'L2SP_ALPHAS', 'BASELINES', 'SAME_RUNS',
+           'EPOCHS', 'SCREEN', 'CONFIRM_ARMS', 'CONFIRM', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default',
+           'arm_linear_probe', 'arm_lp_ft', 'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks',
+           'arm_grid', 'stats_cost', 'mask_stability', 'mask_overhead', 'stats_ratios', 'gradmask_cost',
+           'gradmask_fewshot', 'arm_masked_opts', 'gradmask_bn_ablation', 'corrupt', 'Pair', 'pretrained_source',
+           'pair_data', 'BodyEval', 'PullToStart', 'a_finetune', 'a_linear_probe', 'a_lp_ft', 'a_surgical', 'a_adabn',
+           'a_adabn_ft', 'a_l2sp', 'a_gradmask', 'a_previous_default', 'a_masked', 'a_block', 'shifted_block',
+           'transfer_masks', 'transfer_arms', 'transfer_run', 'transfer_eval', 'RunLog', 'run_cell',
+           'gradmask_transfer', 'transfer_table']
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #e099a80a
 def _acc(model, x, y, bs=1000):
@@ -495,12 +496,17 @@ def a_l2sp(learn, ctx, epochs, lr, alpha, rows=None):
     learn.fit_one_cycle(epochs, lr, cbs=PullToStart(alpha, rows and rows(learn.model)))
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #7f9cd24f
+PREVIOUS_DEFAULT = dict(mode='freeze', quantile=0.5, train_bn=False, freeze_bn_stats=True, adabn=False)
+
 def a_gradmask(learn, ctx, epochs, lr, **kw):
     "`GradMaskCallback(dl_pre=..., **kw)`: its own statistics pass on the learner's training images"
     learn.fit_one_cycle(epochs, lr, cbs=GradMaskCallback(dl_pre=ctx['dl_pre'], **kw))
+def a_previous_default(learn, ctx, epochs, lr):
+    "The callback's defaults before this benchmark: half of each layer frozen, BatchNorm of frozen kernels frozen"
+    a_gradmask(learn, ctx, epochs, lr, **PREVIOUS_DEFAULT)
 def a_masked(learn, ctx, epochs, lr, masks, **kw):
-    "`GradMaskCallback(masks=...)`: masks computed once per seed (they depend only on the pre-trained body and the images)"
-    learn.fit_one_cycle(epochs, lr, cbs=GradMaskCallback(masks=masks, **kw))
+    "`GradMaskCallback(masks=...)`: masks computed once per seed; BatchNorm options as `PREVIOUS_DEFAULT` unless given"
+    learn.fit_one_cycle(epochs, lr, cbs=GradMaskCallback(masks=masks, **{**PREVIOUS_DEFAULT, **kw}))
 def a_block(learn, ctx, epochs, lr, block, adabn=False):
     if adabn: _adabn(learn)
     a_surgical(learn, ctx, epochs, lr, block)
@@ -526,9 +532,10 @@ def transfer_masks(pre, pair, data, seed, bs=256) -> dict:
     "Masks, scales and the shifted block for this pair and seed, from one statistics pass over each data set"
     m = _transfer_model(pre, pair, seed)
     dl = lambda x: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=bs)
-    gm = GradMask(m, dl(data['x_pre']), dl(data['train'][0])).fit()
+    gm = GradMask(m, dl(data['x_pre']), dl(data['train'][0]), method='kl_log', **PREVIOUS_DEFAULT).fit()
     soft = soft_masks(gm.dist)
     return dict(layer=gm.masks, glob=make_masks(gm.dist, quantile=0.5, scope='global'), soft=soft, block=shifted_block(gm.dist),
+                soft_half=soft_masks(gm.dist, floor=0.5),
                 rows=_kernel_rows({l: v.float() for l, v in soft.items()}), random=random_masks(gm.masks, seed=1000 + seed))
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #62d9a7a7
@@ -544,7 +551,8 @@ def transfer_arms(pair, mk, lrs=LRS, alphas=L2SP_ALPHAS) -> dict:
          'adabn': (a_adabn, [dict(lr=l) for l in lrs] if pair.new_head else [{}]),
          'adabn_ft': (a_adabn_ft, [dict(lr=l) for l in lrs]),
          'l2sp': (a_l2sp, [dict(lr=l, alpha=a) for a in alphas for l in lrs]),
-         'gradmask': (a_gradmask, [dict(lr=l) for l in lrs]),
+         'default': (a_gradmask, [dict(lr=l) for l in lrs]),
+         'previous_default': (a_previous_default, [dict(lr=l) for l in lrs]),
          'gm_train_bn': (a_masked, [dict(lr=l, masks=mk['layer'], train_bn=True) for l in lrs]),
          'gm_adabn': (a_masked, [dict(lr=l, masks=mk['layer'], adabn=True) for l in lrs]),
          'gm_global_adabn': (a_masked, [dict(lr=l, masks=mk['glob'], adabn=True) for l in lrs]),
@@ -552,11 +560,15 @@ def transfer_arms(pair, mk, lrs=LRS, alphas=L2SP_ALPHAS) -> dict:
          'gm_block': (a_surgical, [dict(lr=l, block=mk['block']) for l in lrs]),     # the same runs as `surgical` at that block
          'gm_block_adabn': (a_block, [dict(lr=l, block=mk['block'], adabn=True) for l in lrs]),
          'gm_l2sp': (a_l2sp, [dict(lr=l, alpha=a, rows=mk['rows']) for a in alphas for l in lrs]),
+         'gm_l2sp_a3': (a_l2sp, [dict(lr=l, alpha=3., rows=mk['rows']) for l in lrs]),
+         'gm_l2sp_a10': (a_l2sp, [dict(lr=l, alpha=10., rows=mk['rows']) for l in lrs]),
+         'gm_soft_bn': (a_masked, [dict(lr=l, masks=mk['soft'], train_bn=True) for l in lrs]),
+         'gm_soft_half_bn': (a_masked, [dict(lr=l, masks=mk['soft_half'], train_bn=True) for l in lrs]),
          'random_adabn': (a_masked, [dict(lr=l, masks=mk['random'], adabn=True) for l in lrs])}
     return g
 
 BASELINES = ('finetune', 'linear_probe', 'lp_ft', 'surgical', 'adabn', 'adabn_ft', 'l2sp')
-SAME_RUNS = {'gm_block': 'surgical'}          # arms whose runs are another arm's runs (looked up, not repeated)
+SAME_RUNS = {'gm_block': 'surgical', 'gm_l2sp_a10': 'gm_l2sp'}    # arms whose runs are another arm's runs (looked up, not repeated)
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #c806f5f0
 EPOCHS = {5: 30, 10: 20, 20: 12, 50: 8}
@@ -571,15 +583,18 @@ def _source_acc(model, pre, pair, data):
     "Accuracy on the source test images: the adapted network, with the source head kept aside when the head changed"
     return _acc(nn.Sequential(model.body, pre.head) if pair.new_head else model, *data['source'])
 
-def transfer_run(fn, pre, pair, data, seed, epochs, ctx, bs=32, **config) -> dict:
-    "Train a transfer copy of `pre` with arm `fn`; validation, test and source accuracy (%)"
-    (xt, yt), (xv, yv), (xs, ys) = data['train'], data['valid'], data['test']
+def transfer_run(fn, pre, pair, data, seed, epochs, ctx, bs=32, **config):
+    "Train a transfer copy of `pre` with arm `fn`; (its validation accuracy in %, the trained model)"
+    (xt, yt), (xv, yv) = data['train'], data['valid']
     set_seed(seed)
     learn = quiet(Learner(tensor_dls((xt, yt), (xv[:32], yv[:32]), bs=bs), _transfer_model(pre, pair, seed), splitter=body_head_splitter))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore'); fn(learn, ctx, epochs, **config)
-    m = learn.model
-    return dict(valid=100*_acc(m, xv, yv), test=100*_acc(m, xs, ys), source=100*_source_acc(m, pre, pair, data))
+    return 100*_acc(learn.model, xv, yv), learn.model
+
+def transfer_eval(model, pre, pair, data) -> dict:
+    "Test and source accuracy (%) of a trained transfer model: only the configuration chosen on validation gets here"
+    return dict(test=100*_acc(model, *data['test']), source=100*_source_acc(model, pre, pair, data))
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #51244e80
 def _key(*parts): return ' | '.join(str(p) for p in parts)
@@ -602,28 +617,36 @@ class RunLog:
         return rec
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #bea8a70d
-def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, say=print) -> dict:
+def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, alphas=L2SP_ALPHAS, say=print) -> dict:
     "Every configuration of every arm in `arms` for one pair, shot and seed; arm → the run chosen on validation (with its config)"
     pair = PAIRS[pair_name]
     data = pair_data(pair, shot, seed, quick)
     ctx = {'dl_pre': torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data['x_pre']), batch_size=256)}
-    grid = transfer_arms(pair, transfer_masks(pre, pair, data, seed), lrs=lrs)
+    grid = transfer_arms(pair, transfer_masks(pre, pair, data, seed), lrs=lrs, alphas=alphas)
     epochs, best = epochs or EPOCHS[shot], {}
     for arm in arms:
         fn, configs = grid[arm]
-        runs = []
+        runs, models = [], {}
         for c in configs:
             key = _key(stage, pair_name, shot, seed, SAME_RUNS.get(arm, arm), _cfg_str(c))
-            r = log.get(key) or log.add(key, {**transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c), 'config': _cfg_str(c)})
-            runs.append(r)
-        best[arm] = max(runs, key=lambda r: r['valid'])
+            if log.get(key) is None:
+                v, models[key] = transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c)
+                log.add(key, {'valid': v, 'config': _cfg_str(c)})
+            runs.append((key, c, log.get(key)))
+        key, c, r = max(runs, key=lambda t: t[2]['valid'])               # the first of equals, in grid order
+        if 'test' not in r:                                              # test and source images only for the chosen run
+            m = models.get(key) or transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c)[1]
+            r = log.add(key, {**r, **transfer_eval(m, pre, pair, data)})
+        best[arm] = r
         say(f"{stage} {pair_name:<22} {shot:>2}/class seed {seed} {arm:<16} val {best[arm]['valid']:5.1f} test {best[arm]['test']:5.1f} "
             f"source {best[arm]['source']:5.1f}  {best[arm]['config']}")
     return best
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #78f892c0
-SCREEN = dict(shots=(10,), seeds=(100, 101), arms=None)
-CONFIRM_ARMS = BASELINES + ('gradmask', 'gm_adabn', 'gm_block', 'gm_block_adabn', 'random_adabn')
+SCREEN = dict(pairs=tuple(PAIRS), shots=(10,), seeds=(100, 101), l2sp_alphas=L2SP_ALPHAS)
+CONFIRM_ARMS = BASELINES + ('default', 'previous_default', 'gm_block', 'gm_block_adabn', 'gm_soft_bn')
+CONFIRM = dict(pairs=('digits 0-4 → 5-9', 'Fashion → MNIST', 'MNIST → noise 0.3'), shots=(10,), seeds=(100, 101, 102, 103, 104),
+               l2sp_alphas=(10.,))
 
 def _summaries(cells, what):
     "(pair, shot, arm) → summarize(values of `what` over seeds)"
@@ -680,11 +703,13 @@ def gradmask_transfer(quick:bool=False, out_dir=None, stage:str='confirm', pairs
 
 def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log):
     t0 = time.perf_counter()
-    if quick: pairs, shots, seeds, arms = (pairs or ('MNIST → Fashion', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'gradmask', 'gm_adabn'))
+    commit = git_commit()                                       # the code that runs (the record's `commit` is the one at its end)
+    if quick: pairs, shots, seeds, arms = (pairs or ('MNIST → Fashion', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'default', 'gm_adabn'))
     scr = stage == 'screen'
-    pairs, shots = list(pairs or PAIRS), list(shots or (SCREEN['shots'] if scr else (5, 10, 50)))
-    seeds = list(seeds if seeds is not None else (SCREEN['seeds'] if scr else range(5)))
-    arms = list(arms or (list(transfer_arms(PAIRS[pairs[0]], {'layer': None, 'glob': None, 'soft': None, 'block': 0, 'rows': None, 'random': None})) if scr else CONFIRM_ARMS))
+    plan = SCREEN if scr else CONFIRM
+    pairs, shots = list(pairs or plan['pairs']), list(shots or plan['shots'])
+    seeds, alphas = list(seeds if seeds is not None else plan['seeds']), plan['l2sp_alphas']
+    arms = list(arms or (list(transfer_arms(PAIRS[pairs[0]], dict.fromkeys(('layer', 'glob', 'soft', 'soft_half', 'rows', 'random'), None) | {'block': 0})) if scr else CONFIRM_ARMS))
     name = 'gradmask_transfer' + ('_screen' if scr else '') + ('_quick' if quick else '')
     runlog = RunLog(results_dir(out_dir)/f'{name}_runs.jsonl')
     pres, cells = {}, {}
@@ -693,13 +718,14 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log):
         if (p.source, p.src_classes) not in pres: pres[(p.source, p.src_classes)] = pretrained_source(p.source, p.src_classes, quick)
         for shot in shots:
             cells[(pn, shot)] = [run_cell(pres[(p.source, p.src_classes)], pn, shot, seed, arms, runlog, stage, quick,
-                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, say=log) for seed in seeds]
+                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, alphas=alphas, say=log) for seed in seeds]
     res = _summaries(cells, 'test')
     comps, best = _comparisons(cells)
     config = {'stage': stage, 'pairs': {k: str(PAIRS[k]) for k in pairs}, 'shots': shots, 'epochs': {s: 2 if quick else EPOCHS[s] for s in shots},
-              'bs': 32, 'lr_grid': list(LRS[:1] if quick else LRS), 'l2sp_alphas': list(L2SP_ALPHAS), 'arms': arms,
+              'bs': 32, 'lr_grid': list(LRS[:1] if quick else LRS), 'l2sp_alphas': list(alphas), 'arms': arms, 'code_commit': commit,
               'selection': 'per arm, the configuration with the best validation accuracy (500 target test images); test on 1,500 others',
-              'gradmask': 'kl_log distance, 2,000 source training images vs the few-shot images', 'quick': quick}
+              'gradmask': 'kl_log distance, 2,000 source training images vs the few-shot images', 'quick': quick,
+              'default_arguments': {k: v.default for k, v in inspect.signature(GradMask).parameters.items() if k in ('method', 'mode', 'pull', 'quantile', 'train_bn', 'adabn')}}
     chosen = {_key(pn, s, a): [b[a]['config'] for b in c] for (pn, s), c in cells.items() for a in c[0]}
     path = write_result(name, config, seeds, res, comps, wall_s=time.perf_counter() - t0, fig=_transfer_plot(res, best, cells), out_dir=out_dir,
                         extra={'valid': _summaries(cells, 'valid'), 'source': _summaries(cells, 'source'), 'best_baseline': best, 'chosen_config': chosen})
