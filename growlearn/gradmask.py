@@ -13,9 +13,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.meta import delegates
 from .core import get_module, opt_state, FitAware, eval_mode, apply_model, finite_rows
-from .distrib import is_distributed, all_sum, all_agree, same_on_all_ranks, unwrap
 from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channel_distance, DISTANCES, ActStats,
-                             check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded)
+                             check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded, _dist, _distributed)
 
 # %% auto #0
 __all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_head',
@@ -214,7 +213,7 @@ def adapt_bn(model:nn.Module, dl, n_inp:int|None=None, max_batches:int|None=None
                 ok = finite_rows(*xb)
                 if int(ok.sum()) < 2: continue                  # BatchNorm needs two rows; NaN/inf rows never count
                 apply_model(model, tuple(t[ok] if torch.is_tensor(t) else t for t in xb)); n += int(ok.sum())
-        if is_distributed() and all_agree(sharded(dl)): n = _merge_bn(bns, n)
+        if _distributed() and _dist().all_agree(sharded(dl)): n = _merge_bn(bns, n)
         if n == 0: raise ValueError("adapt_bn: the DataLoader gave no batch with two or more finite rows")
     except BaseException:
         for m, mom, rm, rv, nt in keep: m.running_mean.copy_(rm); m.running_var.copy_(rv); m.num_batches_tracked.copy_(nt)
@@ -226,11 +225,11 @@ def adapt_bn(model:nn.Module, dl, n_inp:int|None=None, max_batches:int|None=None
 @torch.no_grad()
 def _merge_bn(bns, n:int) -> int:
     "Across processes: every BatchNorm's running statistics averaged over the processes, weighted by their samples; all samples"
-    w = torch.tensor(float(n), dtype=torch.float64)
-    tot = all_sum(w)
+    w = torch.tensor(float(n), dtype=torch.float64, device=bns[0].running_mean.device if bns else None)
+    tot = _dist().all_sum(w)
     if tot == 0: return 0
     for m in bns:
-        for b in (m.running_mean, m.running_var): b.copy_(all_sum(b.double() * w) / tot)
+        for b in (m.running_mean, m.running_var): b.copy_(_dist().all_sum(b.double() * w) / tot)
     return int(tot)
 
 @patch
@@ -394,9 +393,13 @@ def _gradmask_args(dl_pre, kwargs) -> dict:
     b = sig.bind_partial(None, dl_pre, **kwargs); b.apply_defaults()
     return b.arguments
 
+def _user_model(learn) -> nn.Module:
+    "The learner's model; inside a distributed run, the user's module inside the DDP wrapper"
+    return _dist().unwrap(learn.model) if _distributed() else learn.model
+
 def splitter_head(learn) -> list:
     "Names of the modules with parameters in the learner's last parameter group (fastai's new head); [] for a single group"
-    model = unwrap(learn.model)
+    model = _user_model(learn)
     groups = learn.opt.param_lists if learn.opt is not None else learn.splitter(model)
     if len(groups) < 2: return []
     ids = {id(p) for p in groups[-1]}
@@ -404,7 +407,7 @@ def splitter_head(learn) -> list:
 
 # %% ../nbs/21_gradmask.ipynb #2a175598
 class GradMaskCallback(FitAware):
-    "Freeze the kernels whose activations match on `dl_pre` and `dl_new` (statistics-guided gradient masking)"
+    "Hold back the kernels whose activations match on `dl_pre` and `dl_new` (statistics-guided masking); `dl_pre` may be raw items for `dls.test_dl`"
     order, _stateattrs = 15, ('dl_pre', 'dl_new')      # DataLoaders are never pickled (`learn.export`)
     @delegates(GradMask, but=['model', 'dl_pre', 'dl_new'])
     def __init__(self, dl_pre=None, dl_new=None, masks:dict|None=None, refit:bool=False, **kwargs):
@@ -416,14 +419,20 @@ class GradMaskCallback(FitAware):
         super().__setstate__(state); self.dl_pre = self.dl_new = None
 
     def _head(self):
-        user = list(_check_names(unwrap(self.learn.model), self.kwargs.get('head') or []))
-        return (splitter_head(self.learn) or default_head(unwrap(self.learn.model))) + user
+        user = list(_check_names(_user_model(self.learn), self.kwargs.get('head') or []))
+        return (splitter_head(self.learn) or default_head(_user_model(self.learn))) + user
+
+    def _pre_dl(self):
+        "`dl_pre` as a DataLoader: raw items (a DataFrame, file names) go through the learner's own pipeline, `dls.test_dl`"
+        from fastai.data.load import DataLoader as FastaiDL
+        d = self.dl_pre
+        return d if d is None or isinstance(d, (torch.utils.data.DataLoader, FastaiDL)) else self.dls.test_dl(d)
 
     def _make(self):
         if self.data_dropped and self.dl_pre is None and self.masks is None:
             raise ValueError("this GradMaskCallback was pickled (`learn.export`) without its data and needs new masks: "
                              "set `learn.grad_mask.dl_pre` to the pre-training DataLoader before training again")
-        gm = GradMask(unwrap(self.learn.model), self.dl_pre, self.dl_new if self.dl_new is not None else self.dls.train,
+        gm = GradMask(_user_model(self.learn), self._pre_dl(), self.dl_new if self.dl_new is not None else self.dls.train,
                       **{**self.kwargs, 'head': self._head()})
         if self.masks is None: return gm.fit()
         gm.set_masks(self.masks)
@@ -435,13 +444,13 @@ class GradMaskCallback(FitAware):
 def _stale(self:GradMaskCallback):
     "Does the next fit need a new `GradMask`?"
     gm = self.gm
-    if gm is None or self.refit or gm.model is not unwrap(self.learn.model): return True
+    if gm is None or self.refit or gm.model is not _user_model(self.learn): return True
     return gm.masks is None or not gm.check_structure()
 
 @patch
 def before_fit(self:GradMaskCallback):
     if self._stale(): self.gm = self._make()
-    if not all(same_on_all_ranks(m) for m in self.gm.masks.values()):
+    if _distributed() and not all(_dist().same_on_all_ranks(m) for m in self.gm.masks.values()):
         raise RuntimeError("GradMask: the processes made different masks; the statistics of each process's data were not merged")
     self.learn.gradmask, self.gm.steps = self.gm, 0
 
@@ -464,14 +473,9 @@ def after_epoch(self:GradMaskCallback): self.gm.history.append(self.gm.frozen_fr
 
 # %% ../nbs/21_gradmask.ipynb #349dcec0
 def _tabular_pre_dl():
-    "Another table of the same columns as `growlearn.workflow.tiny_table`, as a fastai DataLoader (two inputs per batch)"
-    from fastai.tabular.all import TabularDataLoaders, Categorify, FillMissing, Normalize, CategoryBlock
+    "Another table of the same columns as `growlearn.workflow.tiny_table`: raw rows, which the learner's `dls.test_dl` processes"
     from growlearn.workflow import tiny_table
-    df = tiny_table(n=96, seed=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return TabularDataLoaders.from_df(df, procs=[Categorify, FillMissing, Normalize], cat_names=['cat'], cont_names=['a', 'b', 'c'],
-                                          y_names='y', y_block=CategoryBlock(), valid_idx=[0], bs=32).train
+    return tiny_table(n=96, seed=1)
 
 def _vision_pre_dl():
     from growlearn.data import digits_tensors
@@ -490,7 +494,6 @@ def workflow_spec():
         'GradMaskCallback', make=lambda kind: GradMaskCallback(dl_pre=pre[kind]()),
         acted=lambda learn: getattr(learn, 'gradmask', None) is not None and learn.gradmask.steps > 0 and learn.gradmask.frozen_frac > 0,
         record=_record,
-        works_with={'nan_row@tabular': "n/a: fastai's own `FillMissing` refuses the learner (NaN in a validation column that had none in training), before any callback runs"},
         notes={'lr_find_before': 'inactive in `lr_find`: no statistics pass, no masks',
                'validate_mid': 'inactive in `validate`/`get_preds`: nothing recomputed or recorded',
                'save_load_other': 'each step undoes only its own change to frozen rows: the loaded weights are what trains',

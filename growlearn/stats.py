@@ -6,7 +6,7 @@ Docs: https://growlearn.github.io/growlearn/stats.html.md"""
 
 # %% ../nbs/20_stats.ipynb #aecb18ba
 from __future__ import annotations
-import difflib, math, warnings
+import difflib, math, sys, warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 import numpy as np
@@ -14,7 +14,15 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from .core import get_module, apply_model, eval_mode, observe
-from .distrib import is_distributed, all_sum, all_max, all_agree, merge_moments
+
+def _dist():
+    "`growlearn.distrib`, imported on first need: it loads fastai's and accelerate's distributed machinery"
+    import growlearn.distrib as d
+    return d
+
+def _distributed() -> bool:
+    "Whether this process is one of several in an initialised process group (`growlearn.distrib.is_distributed`, imported only then)"
+    return torch.distributed.is_available() and torch.distributed.is_initialized() and _dist().is_distributed()
 
 # %% auto #0
 __all__ = ['POINTS', 'DISTANCES', 'batch_moments', 'masked_moments', 'chan_merge', 'ChannelStats', 'all_finite', 'kernel_groups',
@@ -281,7 +289,7 @@ def _layer_edges(model, mods, xbs, view, margin=0.5):
         lo[l], hi[l] = (torch.minimum(lo[l], a), torch.maximum(hi[l], b)) if l in lo else (a, b)
     with eval_mode(model), torch.no_grad(), observe(_hooked(mods), look):
         for xb in xbs: apply_model(model, xb)
-    if is_distributed(): lo, hi = {l: -all_max(-v) for l, v in lo.items()}, {l: all_max(v) for l, v in hi.items()}   # one range on every rank
+    if _distributed(): lo, hi = {l: -_dist().all_max(-v) for l, v in lo.items()}, {l: _dist().all_max(v) for l, v in hi.items()}   # one range on every rank
     return {l: (lo[l].clamp(max=0), hi[l] + margin*(hi[l] - lo[l].clamp(max=0)).clamp_min(1e-6)) for l in lo}
 
 def _batches(dl, max_batches):
@@ -332,13 +340,14 @@ def _report_skips(res, name, n, skipped):
 def sharded(dl) -> bool:
     "Whether `dl` gives each process its own part of the data: fastai's `DistributedDL`, or a `DistributedSampler`"
     from torch.utils.data.distributed import DistributedSampler
-    from fastai.distributed import DistributedDL
-    return isinstance(dl, DistributedDL) or isinstance(getattr(dl, 'sampler', None), DistributedSampler)
+    fd = sys.modules.get('fastai.distributed')          # a `DistributedDL` exists only once fastai's distributed module is loaded
+    return (fd is not None and isinstance(dl, fd.DistributedDL)) or isinstance(getattr(dl, 'sampler', None), DistributedSampler)
 
 @torch.no_grad()
 def merge_ranks(res:ActStats) -> ActStats:
     "Each process's statistics of its own shard → the statistics of all shards, on every process (in place; no-op in one process)"
-    if not is_distributed(): return res
+    if not _distributed(): return res
+    all_sum, all_max, merge_moments = _dist().all_sum, _dist().all_max, _dist().merge_moments
     for s in res.values():
         s.n, s.mean, s.m2 = merge_moments(s.n, s.mean, s.m2)
         if s.log: s.n_log, s.mean_log, s.m2_log = merge_moments(s.n_log, s.mean_log, s.m2_log)
@@ -379,7 +388,7 @@ def collect_stats(model:nn.Module, dl, layers=None, point:str='act', act=F.relu,
             ok = _fold_batch(res, pending)
             n, skipped, res.n_batches = n + xb[0].shape[0] * ok, skipped + ~ok, res.n_batches + 1
     res.n_samples, res.n_skipped = int(n), int(skipped)
-    if is_distributed() and all_agree(sharded(dl) if merge is None else merge): merge_ranks(res)
+    if _distributed() and _dist().all_agree(sharded(dl) if merge is None else merge): merge_ranks(res)
     _report_skips(res, name, res.n_samples, res.n_skipped)
     return res
 

@@ -694,14 +694,14 @@ def _transfer_plot(res, best, cells):
 # %% ../../nbs/experiments/gradmask_bench.ipynb #49bcb31c
 @register('gradmask_transfer')
 def gradmask_transfer(quick:bool=False, out_dir=None, stage:str='confirm', pairs=None, shots=None, seeds=None, arms=None,
-                      threads:int=1, log=print) -> dict:
+                      threads:int=1, tag:str='', log=print) -> dict:
     "Pairs × shots × seeds × arms: statistics-guided masking against tuned transfer baselines (`stage`: 'screen' or 'confirm')"
     check_choice('stage', stage, ('screen', 'confirm'))
     nt = torch.get_num_threads(); torch.set_num_threads(threads)
-    try: return _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log)
+    try: return _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag)
     finally: torch.set_num_threads(nt)
 
-def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log):
+def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag=''):
     t0 = time.perf_counter()
     commit = git_commit()                                       # the code that runs (the record's `commit` is the one at its end)
     if quick: pairs, shots, seeds, arms = (pairs or ('MNIST → Fashion', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'default', 'gm_adabn'))
@@ -711,7 +711,8 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log):
     seeds, alphas = list(seeds if seeds is not None else plan['seeds']), plan['l2sp_alphas']
     arms = list(arms or (list(transfer_arms(PAIRS[pairs[0]], dict.fromkeys(('layer', 'glob', 'soft', 'soft_half', 'rows', 'random'), None) | {'block': 0})) if scr else CONFIRM_ARMS))
     name = 'gradmask_transfer' + ('_screen' if scr else '') + ('_quick' if quick else '')
-    runlog = RunLog(results_dir(out_dir)/f'{name}_runs.jsonl')
+    runlog = RunLog(results_dir(out_dir)/f'{name}_runs.jsonl')            # one log per stage; `tag` names a record drawn from it
+    name += f'_{tag}' if tag else ''
     pres, cells = {}, {}
     for pn in pairs:
         p = PAIRS[pn]
