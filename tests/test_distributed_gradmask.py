@@ -14,10 +14,10 @@ TOL = 1e-5     # weights of order 1, Adam steps of 3e-3 over 8 steps; measured m
 MODES = ('freeze', 'pull')
 
 def _launch(out, procs):
-    if procs == 1: cmd = [sys.executable, str(SCRIPT)]
-    else: cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}', str(SCRIPT)]
-    r = subprocess.run(cmd + ['--out', str(out), '--procs', str(procs)], capture_output=True, text=True, timeout=300,
-                       env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out)})
+    "The check script as 1 process, or under torchrun as `procs` gloo processes (one thread each)"
+    run = [] if procs == 1 else ['-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}']
+    r = subprocess.run([sys.executable, *run, str(SCRIPT), '--out', str(out), '--procs', str(procs)], capture_output=True, text=True,
+                       timeout=300, env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out)})
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
 
 @pytest.fixture(scope='module')

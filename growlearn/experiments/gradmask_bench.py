@@ -94,7 +94,7 @@ def gradmask_masks(pre, data, x_pre, seed, methods=('kl_log', 'kl', 'd', 'ks', '
     res = {}
     pre_st, new_st = collect_pair(m, dl(x_pre), dl(xt), layers=GradMask(m)._judged, log=True, bins=64)
     for meth in methods:
-        if meth == 'bn': res[meth] = GradMask(m, None, dl(xt), method='kl', quantile=quantile).fit().masks
+        if meth == 'bn': res[meth] = GradMask(m, None, dl(xt), method='kl', mode='freeze', quantile=quantile).fit().masks
         else: res[meth] = make_masks(channel_distance(pre_st, new_st, meth), quantile=quantile)
     return res
 
@@ -146,7 +146,7 @@ def mask_stability(pre, x_pre, methods, n=2000, seed=0, bs=256):
     m = _transfer(pre, 0)
     res = {}
     for meth in methods:
-        ms = [(GradMask(m, None, dl(h), method='kl') if meth == 'bn' else GradMask(m, dl(x_pre), dl(h), method=meth)).fit().masks
+        ms = [(GradMask(m, None, dl(h), method='kl', mode='freeze') if meth == 'bn' else GradMask(m, dl(x_pre), dl(h), method=meth, mode='freeze')).fit().masks
               for h in halves]
         res[meth] = jaccard(*ms)
     return res
@@ -232,7 +232,7 @@ def gradmask_cost(quick:bool=False, out_dir=None, reps:int|None=None, threads:in
         model, x, _ = _cost_cases(quick)['small_cnn_28px']
         dl = lambda t: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(t), batch_size=256)
         x_pre = vision_tensors('mnist', True)[0][:256 if quick else 2000]
-        m_auto, m_all = (GradMask(_transfer(model, 0), dl(x_pre), dl(x[:1000]), subsample=s).fit().masks for s in ('auto', 1))
+        m_auto, m_all = (GradMask(_transfer(model, 0), dl(x_pre), dl(x[:1000]), mode='freeze', subsample=s).fit().masks for s in ('auto', 1))
         summ = {k: summarize(v) for k, v in results.items()}
         path = write_result('gradmask_cost' + ('_quick' if quick else ''), {'reps': reps, 'threads': threads, 'cases': list(seconds), 'variants': COST_VARIANTS},
                             list(range(reps)), summ, wall_s=time.perf_counter() - t0, fig=_cost_plot(summ), out_dir=out_dir,
