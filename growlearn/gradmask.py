@@ -17,8 +17,8 @@ from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channe
                              check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded, _dist, _distributed)
 
 # %% auto #0
-__all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_head',
-           'GradMask', 'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
+__all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_blocks',
+           'block_masks', 'default_head', 'GradMask', 'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
 
 # %% ../nbs/21_gradmask.ipynb #0f16e035
 def kernel_tensors(model:nn.Module, layer:str, bn:str|None=None, affine:bool=True, running:bool=True) -> list:
@@ -97,6 +97,28 @@ def soft_masks(dist:dict, scope:str='layer', floor:float=0.) -> dict:
     for l, v in dist.items(): res[l] = flat[i:i + v.numel()].to(v.device); i += v.numel()
     return res
 
+# %% ../nbs/21_gradmask.ipynb #b54065f7
+def default_blocks(layers) -> list:
+    "The children of the judged `layers`' deepest common parent that hold judged layers, in order: the blocks of surgical fine-tuning"
+    parts = [l.split('.') for l in layers]
+    common = []
+    for names in zip(*parts):
+        if len(set(names)) > 1: break
+        common.append(names[0])
+    common = common[:min(len(p) for p in parts) - 1]
+    return list(dict.fromkeys('.'.join(p[:len(common) + 1]) for p in parts))
+
+def block_masks(dist:dict, blocks=None) -> dict:
+    "Binary masks that freeze every kernel outside the block (a layer-name prefix) whose kernels moved most: the largest median distance"
+    blocks = default_blocks(list(dist)) if blocks is None else list(blocks)
+    med = {}
+    for b in blocks:
+        ds = [v.double().cpu() for l, v in dist.items() if _under(l, [b])]
+        if not ds: raise ValueError(f"block {b!r} holds no judged layer; judged layers are {list(dist)}")
+        med[b] = float(torch.nan_to_num(torch.cat(ds), nan=0.).median())
+    best = max(med, key=med.get)
+    return OrderedDict((l, torch.full_like(v, not _under(l, [best]), dtype=torch.bool)) for l, v in dist.items())
+
 # %% ../nbs/21_gradmask.ipynb #a1f7bbd7
 def default_head(model:nn.Module, groups:dict|None=None) -> list:
     "The model's `head` child if it has one, else its last Conv/Linear layer: the layers that are new for the task"
@@ -112,7 +134,7 @@ def _check_names(model, names):
     return names
 
 # %% ../nbs/21_gradmask.ipynb #c4b1e3a3
-MODES = ('freeze', 'soft', 'pull')
+MODES = ('freeze', 'soft', 'pull', 'block')
 
 def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., **_):
     "Refuse GradMask arguments that cannot work; return the method (default: 'kl_log' with `dl_pre`, 'kl' without)"
@@ -135,14 +157,15 @@ class GradMask:
     "Hold back the kernels whose activation statistics match on `dl_pre` and `dl_new`: pull them toward their pre-trained weights, scale or freeze their updates"
     def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3.,
                  threshold:float|None=None, quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
-                 train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, bins:int=64,
+                 train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, blocks=None, bins:int=64,
                  subsample:int|str='auto', max_batches:int|None=None, n_inp:int|None=None, progress:bool=False):
         self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull)
         if threshold is not None: quantile = None
-        store_attr('model,dl_pre,dl_new,mode,pull,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,bins,subsample,max_batches,n_inp,progress')
+        store_attr('model,dl_pre,dl_new,mode,pull,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,blocks,bins,subsample,max_batches,n_inp,progress')
         self.groups, self._source_free = kernel_groups(model), dl_pre is None
         self.head = default_head(model, self.groups) if head is None else _check_names(model, head)
         self.layers = None if layers is None else _check_names(model, layers)
+        if blocks is not None: self.blocks = _check_names(model, blocks)
         self._judged = self._layers()
         self.masks = self.dist = self.stats = self._saved = self.invalid = None
         self._frozen, self._soft, self._pull, self._w0, self.history, self.steps = [], [], [], None, [], 0
@@ -173,7 +196,14 @@ def _tensors(self:GradMask, layer:str) -> list:
     "The `(name, tensor)` pairs frozen with the kernels of `layer` (its BatchNorm's too, unless that is in the head)"
     bn = self.groups.get(layer)
     if bn is not None and _under(bn, self.head): bn = None
-    return kernel_tensors(self.model, layer, bn, affine=not self.train_bn, running=self.freeze_bn_stats and not self.train_bn)
+    return kernel_tensors(self.model, layer, bn, affine=not self.train_bn, running=self.freeze_bn_stats and not self.train_bn and self.mode != 'block')
+
+@patch
+def _masks_of(self:GradMask, dist:dict) -> dict:
+    "The masks `mode` makes from the distances"
+    if self.mode == 'freeze': return make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity)
+    if self.mode == 'block': return block_masks(dist, self.blocks)
+    return soft_masks(dist, self.scope)
 
 # %% ../nbs/21_gradmask.ipynb #d57e7e46
 @patch
@@ -191,7 +221,7 @@ def fit(self:GradMask):
         pre, new = collect_pair(self.model, self.dl_pre, self.dl_new, self._judged, point='act', log=d.log,
                                 bins=self.bins if d.hist else 0, gram=d.gram, **kw)
     dist = channel_distance(pre, new, self.method)
-    self.set_masks(make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity) if self.mode == 'freeze' else soft_masks(dist, self.scope))
+    self.set_masks(self._masks_of(dist))
     self.stats, self.dist = (pre, new), dist
     if self.adabn: self.adapt_bn()
     return self

@@ -103,6 +103,30 @@ def test_pull_mode_pulls_each_kernel_toward_its_pretrained_weights():
     assert not torch.equal(net.body[0].bn.running_mean[0], rm0[0])                   # running statistics are not held
     assert abs(gm.frozen_frac - 0.5) < 1e-6
 
+def test_block_mode_trains_only_the_most_shifted_block():
+    "mode='block': the block with the largest median distance trains, every other judged kernel stays bit-identical; BatchNorm statistics follow the data"
+    from growlearn.gradmask import block_masks
+    torch.manual_seed(4)
+    net = small_cnn(4)
+    x, y = torch.rand(32, 1, 12, 12), torch.randint(0, 4, (32,))
+    gm = GradMask(net, _dl(x), _dl(1 - x), mode='block').fit()
+    best = [l for l, m in gm.masks.items() if not m.any()]
+    assert len(best) == 1 and all(bool(m.all()) for l, m in gm.masks.items() if l not in best)
+    med = {l: float(d.double().median()) for l, d in gm.dist.items()}
+    assert best[0] == max(med, key=med.get)                      # one conv per block in small_cnn: the block of the largest median
+    assert {l: m.tolist() for l, m in block_masks(gm.dist).items()} == {l: m.tolist() for l, m in gm.masks.items()}
+    before = {k: v.detach().clone() for k, v in list(net.named_parameters()) + list(net.named_buffers())}
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1)
+    net.train()
+    for i in range(3):
+        gm.save(); F.cross_entropy(net(1 - x), y).backward(); gm.apply(); opt.step(); opt.zero_grad(); gm.restore(opt)
+    after = dict(list(net.named_parameters()) + list(net.named_buffers()))
+    for l in gm.masks:
+        blk = l.rsplit('.', 1)[0]
+        for n in (f'{l}.weight', f'{blk}.bn.weight', f'{blk}.bn.running_mean'):
+            moved = not torch.equal(after[n].detach(), before[n])
+            assert moved == (l in best or 'running' in n), (n, moved)
+
 def test_adabn_with_given_masks_reestimates_statistics():
     "GradMaskCallback(masks=..., adabn=True): the BatchNorm statistics describe the new data before the first step"
     from fastai.learner import Learner

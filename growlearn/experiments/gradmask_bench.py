@@ -553,6 +553,7 @@ def transfer_arms(pair, mk, lrs=LRS, alphas=L2SP_ALPHAS) -> dict:
          'l2sp': (a_l2sp, [dict(lr=l, alpha=a) for a in alphas for l in lrs]),
          'default': (a_gradmask, [dict(lr=l) for l in lrs]),
          'previous_default': (a_previous_default, [dict(lr=l) for l in lrs]),
+         'cb_block_adabn': (a_gradmask, [dict(lr=l, mode='block', adabn=True) for l in lrs]),
          'gm_train_bn': (a_masked, [dict(lr=l, masks=mk['layer'], train_bn=True) for l in lrs]),
          'gm_adabn': (a_masked, [dict(lr=l, masks=mk['layer'], adabn=True) for l in lrs]),
          'gm_global_adabn': (a_masked, [dict(lr=l, masks=mk['glob'], adabn=True) for l in lrs]),
@@ -644,7 +645,7 @@ def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=Fals
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #78f892c0
 SCREEN = dict(pairs=tuple(PAIRS), shots=(10,), seeds=(100, 101), l2sp_alphas=L2SP_ALPHAS)
-CONFIRM_ARMS = BASELINES + ('default', 'previous_default', 'gm_block', 'gm_block_adabn', 'gm_soft_bn')
+CONFIRM_ARMS = BASELINES + ('default', 'previous_default', 'gm_block', 'gm_block_adabn', 'cb_block_adabn', 'gm_soft_bn')
 CONFIRM = dict(pairs=('digits 0-4 → 5-9', 'Fashion → MNIST', 'MNIST → noise 0.3'), shots=(10,), seeds=(100, 101, 102, 103, 104),
                l2sp_alphas=(10.,))
 
