@@ -98,6 +98,8 @@ def soft_masks(dist:dict, scope:str='layer', floor:float=0.) -> dict:
     return res
 
 # %% ../nbs/21_gradmask.ipynb #b54065f7
+def _under(name, prefixes): return any(name == p or name.startswith(p + '.') for p in prefixes)
+
 def default_blocks(layers) -> list:
     "The children of the judged `layers`' deepest common parent that hold judged layers, in order: the blocks of surgical fine-tuning"
     parts = [l.split('.') for l in layers]
@@ -125,8 +127,6 @@ def default_head(model:nn.Module, groups:dict|None=None) -> list:
     groups = kernel_groups(model) if groups is None else groups
     if 'head' in dict(model.named_children()): return ['head']
     return list(groups)[-1:]
-
-def _under(name, prefixes): return any(name == p or name.startswith(p + '.') for p in prefixes)
 
 def _check_names(model, names):
     names = [names] if isinstance(names, str) else list(names)
