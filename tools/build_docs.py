@@ -122,6 +122,7 @@ class Page:
 
     def markdown(self, md:str) -> str:
         md = re.sub(r'\[\[([^\[\]]*)\]\([^()]*\)\]\(', r'[\1](', md)       # [[`X`](doclink)](page) -> [`X`](page)
+        md = re.sub(r'\[(`[^`\]]*`)\]\(' + re.escape(self.base_url) + r'/[^)#\s]*#_[^)\s]*\)', r'\1', md)  # private: no anchor, no link
         return re.sub(r'(\]\()([^)\s]+)(\))', lambda m: m.group(1) + self.link(m.group(2)) + m.group(3), md)
 
     def outputs(self, outs, idx:int, asis:bool) -> list:

@@ -19,7 +19,7 @@ from pathlib import Path
 MAX_NB_BYTES = 1_500_000
 MAX_PARAGRAPH = 1_000
 READER_CHECKED = {'index.ipynb', '00_core.ipynb', '04_workflow.ipynb', '05_distrib.ipynb', '01_data.ipynb', '02_models.ipynb', '03_bench.ipynb', '90_cli.ipynb',
-                  'tutorials/transfer_learning.ipynb'}
+                  'tutorials/transfer_learning.ipynb', 'tutorials/scaling_out.ipynb'}
 JARGON = [r'\bseed 0\d\d\b', r"\bthe seed's\b", r'\bseeds?/', r'\bthe issue\b', r"\bissue's\b", r'\bshared/(?!data)',
           r'REFERENCE\.md', r'STYLE\.md']
 SLOW_TIME = re.compile(r'#\s*slow:.*\d\s*(s|sec|seconds|min|minutes|h)\b', re.I)
