@@ -401,7 +401,8 @@ def frozen_frac(self:GradMask):
 @patch
 def __repr__(self:GradMask):
     state = ("unfitted" if not self.invalid else "masks dropped") if self.masks is None else \
-            f"{100*self.frozen_frac:.0f}% of {sum(m.numel() for m in self.masks.values())} kernels frozen"
+            f"{100*self.frozen_frac:.0f}% of {sum(m.numel() for m in self.masks.values())} kernels " + \
+            ('frozen' if all(m.dtype == torch.bool for m in self.masks.values()) else f"held back ({self.mode})")
     return f"GradMask({self.method}, {'source-free' if self.source_free else 'two data sets'}, {state})"
 
 @patch
