@@ -12,13 +12,13 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.meta import delegates
-from .core import get_module, opt_state, FitAware
+from .core import get_module, opt_state, FitAware, eval_mode, apply_model, finite_rows
 from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channel_distance, DISTANCES, ActStats,
-                             check_choice, plot_hists, _check_collect)
+                             check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded, _dist, _distributed)
 
 # %% auto #0
-__all__ = ['kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'default_head', 'GradMask', 'splitter_head',
-           'GradMaskCallback', 'workflow_spec']
+__all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_blocks',
+           'block_masks', 'default_head', 'GradMask', 'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
 
 # %% ../nbs/21_gradmask.ipynb #0f16e035
 def kernel_tensors(model:nn.Module, layer:str, bn:str|None=None, affine:bool=True, running:bool=True) -> list:
@@ -73,14 +73,9 @@ def make_masks(dist:dict, threshold:float|None=None, quantile:float|None=None, s
 
 # %% ../nbs/21_gradmask.ipynb #26e319ab
 def random_masks(masks:dict, seed:int=0) -> dict:
-    "Masks freezing as many kernels per layer as `masks`, chosen uniformly at random"
+    "Masks with the same values per layer as `masks` (as many kernels frozen), on kernels chosen uniformly at random"
     g = torch.Generator().manual_seed(seed)
-    res = OrderedDict()
-    for l, m in masks.items():
-        r = torch.zeros(m.numel(), dtype=torch.bool)
-        r[torch.randperm(m.numel(), generator=g)[:int(m.sum())]] = True
-        res[l] = r.to(m.device)
-    return res
+    return OrderedDict((l, m[torch.randperm(m.numel(), generator=g).to(m.device)]) for l, m in masks.items())
 
 def jaccard(a:dict, b:dict) -> float:
     "Jaccard index |A∩B|/|A∪B| of the frozen kernels of two masks over the same layers"
@@ -89,6 +84,43 @@ def jaccard(a:dict, b:dict) -> float:
     union = sum(int((a[l].cpu() | b[l].cpu()).sum()) for l in a)
     return inter / union if union else 1.
 
+# %% ../nbs/21_gradmask.ipynb #52dbaa0c
+def soft_masks(dist:dict, scope:str='layer', floor:float=0.) -> dict:
+    "Per-layer update scales in [`floor`, 1] from distance ranks within `scope`: the most similar kernel gets `floor`, the most shifted 1"
+    check_choice('scope', scope, ('layer', 'global'))
+    if not 0 <= floor <= 1: raise ValueError(f"floor must be in [0, 1], got {floor!r}")
+    def ramp(v):
+        r = torch.argsort(torch.argsort(torch.nan_to_num(v.double(), nan=math.inf), stable=True)).double()
+        return floor + (1 - floor) * r / max(v.numel() - 1, 1)
+    if scope == 'layer': return OrderedDict((l, ramp(v)) for l, v in dist.items())
+    flat, res, i = ramp(torch.cat([v.cpu() for v in dist.values()])), OrderedDict(), 0
+    for l, v in dist.items(): res[l] = flat[i:i + v.numel()].to(v.device); i += v.numel()
+    return res
+
+# %% ../nbs/21_gradmask.ipynb #b54065f7
+def _under(name, prefixes): return any(name == p or name.startswith(p + '.') for p in prefixes)
+
+def default_blocks(layers) -> list:
+    "The children of the judged `layers`' deepest common parent that hold judged layers, in order: the blocks of surgical fine-tuning"
+    parts = [l.split('.') for l in layers]
+    common = []
+    for names in zip(*parts):
+        if len(set(names)) > 1: break
+        common.append(names[0])
+    common = common[:min(len(p) for p in parts) - 1]
+    return list(dict.fromkeys('.'.join(p[:len(common) + 1]) for p in parts))
+
+def block_masks(dist:dict, blocks=None) -> dict:
+    "Binary masks that freeze every kernel outside the block (a layer-name prefix) whose kernels moved most: the largest median distance"
+    blocks = default_blocks(list(dist)) if blocks is None else list(blocks)
+    med = {}
+    for b in blocks:
+        ds = [v.double().cpu() for l, v in dist.items() if _under(l, [b])]
+        if not ds: raise ValueError(f"block {b!r} holds no judged layer; judged layers are {list(dist)}")
+        med[b] = float(torch.nan_to_num(torch.cat(ds), nan=0.).median())
+    best = max(med, key=med.get)
+    return OrderedDict((l, torch.full_like(v, not _under(l, [best]), dtype=torch.bool)) for l, v in dist.items())
+
 # %% ../nbs/21_gradmask.ipynb #a1f7bbd7
 def default_head(model:nn.Module, groups:dict|None=None) -> list:
     "The model's `head` child if it has one, else its last Conv/Linear layer: the layers that are new for the task"
@@ -96,16 +128,19 @@ def default_head(model:nn.Module, groups:dict|None=None) -> list:
     if 'head' in dict(model.named_children()): return ['head']
     return list(groups)[-1:]
 
-def _under(name, prefixes): return any(name == p or name.startswith(p + '.') for p in prefixes)
-
 def _check_names(model, names):
     names = [names] if isinstance(names, str) else list(names)
     for n in names: get_module(model, n)                       # KeyError with the nearest names
     return names
 
 # %% ../nbs/21_gradmask.ipynb #c4b1e3a3
-def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, **_):
+MODES = ('freeze', 'soft', 'pull', 'block')
+
+def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., **_):
     "Refuse GradMask arguments that cannot work; return the method (default: 'kl_log' with `dl_pre`, 'kl' without)"
+    check_choice('mode', mode, MODES)
+    if not (isinstance(pull, (int, float)) and not isinstance(pull, bool) and math.isfinite(pull) and pull > 0):
+        raise ValueError(f"pull must be a positive number (the strength of the pull toward the pre-trained weights), got {pull!r}")
     if threshold is not None: quantile = None
     method = check_choice('method', method, DISTANCES) if method is not None else ('kl_log' if dl_pre is not None else 'kl')
     check_rule(threshold, quantile, scope, granularity)
@@ -119,20 +154,21 @@ def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bin
 
 # %% ../nbs/21_gradmask.ipynb #5e9c8e69
 class GradMask:
-    "Freeze the kernels whose activation statistics match on `dl_pre` and `dl_new`: mask their gradients, undo each step's change to them"
-    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, threshold:float|None=None,
-                 quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
-                 train_bn:bool=False, freeze_bn_stats:bool=True, bins:int=64, subsample:int|str='auto',
-                 max_batches:int|None=None, n_inp:int|None=None, progress:bool=False):
-        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches)
+    "Hold back the kernels whose activation statistics match on `dl_pre` and `dl_new`: pull them toward their pre-trained weights, scale or freeze their updates"
+    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3.,
+                 threshold:float|None=None, quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
+                 train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, blocks=None, bins:int=64,
+                 subsample:int|str='auto', max_batches:int|None=None, n_inp:int|None=None, progress:bool=False):
+        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull)
         if threshold is not None: quantile = None
-        store_attr('model,dl_pre,dl_new,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,bins,subsample,max_batches,n_inp,progress')
+        store_attr('model,dl_pre,dl_new,mode,pull,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,blocks,bins,subsample,max_batches,n_inp,progress')
         self.groups, self._source_free = kernel_groups(model), dl_pre is None
         self.head = default_head(model, self.groups) if head is None else _check_names(model, head)
         self.layers = None if layers is None else _check_names(model, layers)
+        if blocks is not None: self.blocks = _check_names(model, blocks)
         self._judged = self._layers()
         self.masks = self.dist = self.stats = self._saved = self.invalid = None
-        self._frozen, self.history, self.steps = [], [], 0
+        self._frozen, self._soft, self._pull, self._w0, self.history, self.steps = [], [], [], None, [], 0
 
     @property
     def source_free(self):
@@ -160,7 +196,14 @@ def _tensors(self:GradMask, layer:str) -> list:
     "The `(name, tensor)` pairs frozen with the kernels of `layer` (its BatchNorm's too, unless that is in the head)"
     bn = self.groups.get(layer)
     if bn is not None and _under(bn, self.head): bn = None
-    return kernel_tensors(self.model, layer, bn, affine=not self.train_bn, running=self.freeze_bn_stats and not self.train_bn)
+    return kernel_tensors(self.model, layer, bn, affine=not self.train_bn, running=self.freeze_bn_stats and not self.train_bn and self.mode != 'block')
+
+@patch
+def _masks_of(self:GradMask, dist:dict) -> dict:
+    "The masks `mode` makes from the distances"
+    if self.mode == 'freeze': return make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity)
+    if self.mode == 'block': return block_masks(dist, self.blocks)
+    return soft_masks(dist, self.scope)
 
 # %% ../nbs/21_gradmask.ipynb #d57e7e46
 @patch
@@ -178,11 +221,53 @@ def fit(self:GradMask):
         pre, new = collect_pair(self.model, self.dl_pre, self.dl_new, self._judged, point='act', log=d.log,
                                 bins=self.bins if d.hist else 0, gram=d.gram, **kw)
     dist = channel_distance(pre, new, self.method)
-    self.set_masks(make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity))
+    self.set_masks(self._masks_of(dist))
     self.stats, self.dist = (pre, new), dist
+    if self.adabn: self.adapt_bn()
     return self
 
 # %% ../nbs/21_gradmask.ipynb #e16b1a1c
+_BNS = nn.modules.batchnorm._BatchNorm
+
+@torch.no_grad()
+def adapt_bn(model:nn.Module, dl, n_inp:int|None=None, max_batches:int|None=None) -> int:
+    "Re-estimate every BatchNorm's running statistics of `model` on `dl` (AdaBN); return the number of samples used"
+    bns = [m for m in model.modules() if isinstance(m, _BNS) and m.track_running_stats]
+    keep = [(m, m.momentum, m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in bns]
+    n, dev, n_inp = 0, _device(model), n_inp or getattr(dl, 'n_inp', 1)
+    try:
+        with eval_mode(model):
+            for m in bns: m.reset_running_stats(); m.momentum = None; m.train()
+            for b in _batches(dl, max_batches):
+                xb = batch_inputs(b, n_inp, dev)
+                ok = finite_rows(*xb)
+                if int(ok.sum()) < 2: continue                  # BatchNorm needs two rows; NaN/inf rows never count
+                apply_model(model, tuple(t[ok] if torch.is_tensor(t) else t for t in xb)); n += int(ok.sum())
+        if _distributed() and _dist().all_agree(sharded(dl)): n = _merge_bn(bns, n)
+        if n == 0: raise ValueError("adapt_bn: the DataLoader gave no batch with two or more finite rows")
+    except BaseException:
+        for m, mom, rm, rv, nt in keep: m.running_mean.copy_(rm); m.running_var.copy_(rv); m.num_batches_tracked.copy_(nt)
+        raise
+    finally:
+        for m, mom, *_ in keep: m.momentum = mom
+    return n
+
+@torch.no_grad()
+def _merge_bn(bns, n:int) -> int:
+    "Across processes: every BatchNorm's running statistics averaged over the processes, weighted by their samples; all samples"
+    w = torch.tensor(float(n), dtype=torch.float64, device=bns[0].running_mean.device if bns else None)
+    tot = _dist().all_sum(w)
+    if tot == 0: return 0
+    for m in bns:
+        for b in (m.running_mean, m.running_var): b.copy_(_dist().all_sum(b.double() * w) / tot)
+    return int(tot)
+
+@patch
+def adapt_bn(self:GradMask) -> int:
+    "Re-estimate the model's BatchNorm running statistics on `dl_new` (AdaBN)"
+    return adapt_bn(self.model, self.dl_new, self.n_inp, self.max_batches)
+
+# %% ../nbs/21_gradmask.ipynb #8e181be3
 @patch
 def _structure(self:GradMask):
     "What the masks were made for: (name, tensor id, shape) of every tensor of the masked layers; None if a layer is gone"
@@ -191,25 +276,39 @@ def _structure(self:GradMask):
 
 @patch
 def set_masks(self:GradMask, masks:dict):
-    "Use `masks` (layer → bool per output channel, True = frozen) from now on"
+    "Use `masks` (layer → per output channel: bool, True = frozen, or an update scale in [0, 1]) from now on"
     plan = []
     for l, m in masks.items():
         if l not in self.groups:
             get_module(self.model, l)
             raise ValueError(f"'{l}' is not a Conv/Linear layer; kernel layers are {list(self.groups)}")
         if _under(l, self.head): raise ValueError(f"'{l}' is in the head {self.head}, which always trains: it can't be masked")
-        m, tensors = torch.as_tensor(m, dtype=torch.bool), self._tensors(l)
+        m, tensors = torch.as_tensor(m), self._tensors(l)
+        if m.is_floating_point() and not bool(((m >= 0) & (m <= 1)).all()): raise ValueError(f"soft mask for '{l}' has scales outside [0, 1]")
         C = tensors[0][1].shape[0]
         if m.shape != (C,): raise ValueError(f"mask for '{l}' has shape {tuple(m.shape)}, the layer has {C} output channels")
         plan.append((l, m, tensors))
-    self.masks, self._frozen, self._saved, self.invalid = OrderedDict(), [], None, None
-    for l, m, tensors in plan:
-        self.masks[l] = m.to(tensors[0][1].device)
-        idx = m.nonzero().flatten().to(tensors[0][1].device)
-        if len(idx): self._frozen += [(name, t, idx) for name, t in tensors]
+    self.masks, self._frozen, self._soft, self._pull, self._w0, self._saved, self.invalid = OrderedDict(), [], [], [], None, None, None
+    for l, m, tensors in plan: self._plan_layer(l, m, tensors)
     self._sig = self._structure()
     self.apply()
     return self
+
+# %% ../nbs/21_gradmask.ipynb #043f36ec
+@patch
+def _plan_layer(self:GradMask, l, m, tensors):
+    "Record the rows of `l` to keep (scale 0) and to scale (0 < scale < 1); in 'pull' mode, the parameter rows to pull (scale < 1)"
+    dev = tensors[0][1].device
+    self.masks[l] = m.to(dev)
+    if self.mode == 'pull' and m.is_floating_point():
+        rows = (m < 1).nonzero().flatten().to(dev)
+        if len(rows): self._pull += [(name, t, rows, 1 - m.to(dev, torch.float32)[rows]) for name, t in tensors if isinstance(t, nn.Parameter)]
+        return
+    fro = (m if m.dtype == torch.bool else m == 0).nonzero().flatten().to(dev)
+    if len(fro): self._frozen += [(name, t, fro) for name, t in tensors]
+    if m.dtype == torch.bool: return
+    part = ((m > 0) & (m < 1)).nonzero().flatten().to(dev)
+    if len(part): self._soft += [(name, t, part, m.to(dev, torch.float32)[part]) for name, t in tensors]
 
 # %% ../nbs/21_gradmask.ipynb #146539ef
 @patch
@@ -224,14 +323,16 @@ def check_structure(self:GradMask) -> bool:
     self.invalid = f"the model's structure changed since the masks were made ({', '.join(changed[:4])})"
     warnings.warn(f"{self.invalid}: GradMask dropped its masks and every kernel trains; call `fit()` for new ones "
                   "(GradMaskCallback does so at the next `fit`)")
-    self.masks, self._frozen, self._saved = None, [], None
+    self.masks, self._frozen, self._soft, self._pull, self._w0, self._saved = None, [], [], [], None, None
     return False
 
 @patch
 @torch.no_grad()
 def save(self:GradMask):
     "Keep the current values of the frozen rows (call before the forward pass of each training step)"
-    if self.check_structure(): self._saved = [t.detach().index_select(0, idx) for _, t, idx in self._frozen]
+    if self.check_structure():
+        self._saved = [e[1].detach().index_select(0, e[2]) for e in self._frozen + self._soft]
+        if self._w0 is None and self._pull: self._w0 = [t.detach().index_select(0, idx) for _, t, idx, _ in self._pull]
     return self
 
 # %% ../nbs/21_gradmask.ipynb #760180ae
@@ -246,16 +347,35 @@ def apply(self:GradMask):
 @patch
 @torch.no_grad()
 def restore(self:GradMask, opt=None):
-    "Undo this step's change to the frozen rows and clear their optimizer state (call after `opt.step()`)"
+    "Undo this step's change to the frozen rows and clear their optimizer state; scale it for soft rows (call after `opt.step()`)"
     if self._saved is None:
         if self.masks is None and self.invalid: return
         raise RuntimeError("`restore` puts back what `save` kept: call `gm.save()` before the forward pass of each step")
-    states = opt_state(opt)
-    for (_, t, idx), saved in zip(self._frozen, self._saved):
+    states, n = opt_state(opt), len(self._frozen)
+    for (_, t, idx), saved in zip(self._frozen, self._saved[:n]):
         t.index_copy_(0, idx, saved)
         for v in (states.get(t) or {}).values() if isinstance(t, nn.Parameter) else ():
             if isinstance(v, torch.Tensor) and v.shape == t.shape: v.index_fill_(0, idx, 0)
+    for (_, t, idx, s), saved in zip(self._soft, self._saved[n:]):
+        t.index_copy_(0, idx, torch.lerp(saved, t.index_select(0, idx), s.reshape(-1, *[1]*(t.ndim - 1)).to(t.dtype)))
+    if opt is not None and self._w0 is not None: self._pull_back(opt)
     self._saved, self.steps = None, self.steps + 1
+
+def _param_lrs(opt) -> dict:
+    "parameter → its learning rate now, for fastai and torch optimizers"
+    if hasattr(opt, 'param_lists') and hasattr(opt, 'hypers'): return {p: h['lr'] for ps, h in zip(opt.param_lists, opt.hypers) for p in ps}
+    return {p: g['lr'] for g in opt.param_groups for p in g['params']}
+
+@patch
+@torch.no_grad()
+def _pull_back(self:GradMask, opt):
+    "'pull' mode: $w_c \\leftarrow w_c - \\eta\\,\\alpha\\,(1 - s_c)\\,(w_c - w_{0,c})$ for each pulled row"
+    lrs = _param_lrs(opt)
+    for (_, t, idx, r), w0 in zip(self._pull, self._w0):
+        if t not in lrs: continue
+        w = t.index_select(0, idx)
+        f = (lrs[t] * self.pull * r).clamp(max=1).reshape(-1, *[1]*(t.ndim - 1)).to(t.dtype)
+        t.index_copy_(0, idx, w - (w - w0) * f)
 
 # %% ../nbs/21_gradmask.ipynb #aab18cd8
 @patch
@@ -266,27 +386,30 @@ def report(self:GradMask):
     rows = []
     for l, m in self.masks.items():
         d = self.dist[l].double().cpu() if self.dist is not None else None
-        rows.append(dict(layer=l, kernels=m.numel(), frozen=int(m.sum()), frozen_pct=round(100*float(m.float().mean()), 1),
+        rows.append(dict(layer=l, kernels=m.numel(), frozen=round(float(_held(m).sum()), 1), frozen_pct=round(100*float(_held(m).mean()), 1),
                          **({} if d is None else dict(dist_min=float(d.min()), dist_median=float(d.median()), dist_max=float(d.max())))))
     return pd.DataFrame(rows).set_index('layer')
 
+def _held(m): return m.float() if m.dtype == torch.bool else 1 - m.float()      # how much of each kernel's update is held back
+
 @patch(as_prop=True)
 def frozen_frac(self:GradMask):
-    "The fraction of the judged layers' kernels that are frozen (0 without masks)"
+    "The fraction of the judged layers' kernels that are frozen, soft masks counting 1 - scale (0 without masks)"
     if not self.masks: return 0.
-    return sum(int(m.sum()) for m in self.masks.values()) / max(sum(m.numel() for m in self.masks.values()), 1)
+    return sum(float(_held(m).sum()) for m in self.masks.values()) / max(sum(m.numel() for m in self.masks.values()), 1)
 
 @patch
 def __repr__(self:GradMask):
     state = ("unfitted" if not self.invalid else "masks dropped") if self.masks is None else \
-            f"{100*self.frozen_frac:.0f}% of {sum(m.numel() for m in self.masks.values())} kernels frozen"
+            f"{100*self.frozen_frac:.0f}% of {sum(m.numel() for m in self.masks.values())} kernels " + \
+            ('frozen' if all(m.dtype == torch.bool for m in self.masks.values()) else f"held back ({self.mode})")
     return f"GradMask({self.method}, {'source-free' if self.source_free else 'two data sets'}, {state})"
 
 @patch
 def __getstate__(self:GradMask):
     d = dict(self.__dict__)
     d['data_dropped'] = d.get('data_dropped', False) or d.get('dl_pre') is not None or d.get('dl_new') is not None
-    d.update(dl_pre=None, dl_new=None, stats=None, _saved=None)
+    d.update(dl_pre=None, dl_new=None, stats=None, _saved=None, _w0=None)
     return d
 
 # %% ../nbs/21_gradmask.ipynb #e3c56ce5
@@ -301,16 +424,21 @@ def _gradmask_args(dl_pre, kwargs) -> dict:
     b = sig.bind_partial(None, dl_pre, **kwargs); b.apply_defaults()
     return b.arguments
 
+def _user_model(learn) -> nn.Module:
+    "The learner's model; inside a distributed run, the user's module inside the DDP wrapper"
+    return _dist().unwrap(learn.model) if _distributed() else learn.model
+
 def splitter_head(learn) -> list:
     "Names of the modules with parameters in the learner's last parameter group (fastai's new head); [] for a single group"
-    groups = learn.opt.param_lists if learn.opt is not None else learn.splitter(learn.model)
+    model = _user_model(learn)
+    groups = learn.opt.param_lists if learn.opt is not None else learn.splitter(model)
     if len(groups) < 2: return []
     ids = {id(p) for p in groups[-1]}
-    return [n for n, m in learn.model.named_modules() if n and any(id(p) in ids for p in m.parameters(recurse=False))]
+    return [n for n, m in model.named_modules() if n and any(id(p) in ids for p in m.parameters(recurse=False))]
 
 # %% ../nbs/21_gradmask.ipynb #2a175598
 class GradMaskCallback(FitAware):
-    "Freeze the kernels whose activations match on `dl_pre` and `dl_new` (statistics-guided gradient masking)"
+    "Hold back the kernels whose activations match on `dl_pre` and `dl_new` (statistics-guided masking); `dl_pre` may be raw items for `dls.test_dl`"
     order, _stateattrs = 15, ('dl_pre', 'dl_new')      # DataLoaders are never pickled (`learn.export`)
     @delegates(GradMask, but=['model', 'dl_pre', 'dl_new'])
     def __init__(self, dl_pre=None, dl_new=None, masks:dict|None=None, refit:bool=False, **kwargs):
@@ -322,28 +450,39 @@ class GradMaskCallback(FitAware):
         super().__setstate__(state); self.dl_pre = self.dl_new = None
 
     def _head(self):
-        user = list(_check_names(self.learn.model, self.kwargs.get('head') or []))
-        return (splitter_head(self.learn) or default_head(self.learn.model)) + user
+        user = list(_check_names(_user_model(self.learn), self.kwargs.get('head') or []))
+        return (splitter_head(self.learn) or default_head(_user_model(self.learn))) + user
+
+    def _pre_dl(self):
+        "`dl_pre` as a DataLoader: raw items (a DataFrame, file names) go through the learner's own pipeline, `dls.test_dl`"
+        from fastai.data.load import DataLoader as FastaiDL
+        d = self.dl_pre
+        return d if d is None or isinstance(d, (torch.utils.data.DataLoader, FastaiDL)) else self.dls.test_dl(d)
 
     def _make(self):
         if self.data_dropped and self.dl_pre is None and self.masks is None:
             raise ValueError("this GradMaskCallback was pickled (`learn.export`) without its data and needs new masks: "
                              "set `learn.grad_mask.dl_pre` to the pre-training DataLoader before training again")
-        gm = GradMask(self.learn.model, self.dl_pre, self.dl_new if self.dl_new is not None else self.dls.train,
+        gm = GradMask(_user_model(self.learn), self._pre_dl(), self.dl_new if self.dl_new is not None else self.dls.train,
                       **{**self.kwargs, 'head': self._head()})
-        return gm.set_masks(self.masks) if self.masks is not None else gm.fit()
+        if self.masks is None: return gm.fit()
+        gm.set_masks(self.masks)
+        if gm.adabn: gm.adapt_bn()
+        return gm
 
 # %% ../nbs/21_gradmask.ipynb #05482c17
 @patch
 def _stale(self:GradMaskCallback):
     "Does the next fit need a new `GradMask`?"
     gm = self.gm
-    if gm is None or self.refit or gm.model is not self.learn.model: return True
+    if gm is None or self.refit or gm.model is not _user_model(self.learn): return True
     return gm.masks is None or not gm.check_structure()
 
 @patch
 def before_fit(self:GradMaskCallback):
     if self._stale(): self.gm = self._make()
+    if _distributed() and not all(_dist().same_on_all_ranks(m) for m in self.gm.masks.values()):
+        raise RuntimeError("GradMask: the processes made different masks; the statistics of each process's data were not merged")
     self.learn.gradmask, self.gm.steps = self.gm, 0
 
 @patch
@@ -365,14 +504,9 @@ def after_epoch(self:GradMaskCallback): self.gm.history.append(self.gm.frozen_fr
 
 # %% ../nbs/21_gradmask.ipynb #349dcec0
 def _tabular_pre_dl():
-    "Another table of the same columns as `growlearn.workflow.tiny_table`, as a fastai DataLoader (two inputs per batch)"
-    from fastai.tabular.all import TabularDataLoaders, Categorify, FillMissing, Normalize, CategoryBlock
+    "Another table of the same columns as `growlearn.workflow.tiny_table`: raw rows, which the learner's `dls.test_dl` processes"
     from growlearn.workflow import tiny_table
-    df = tiny_table(n=96, seed=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return TabularDataLoaders.from_df(df, procs=[Categorify, FillMissing, Normalize], cat_names=['cat'], cont_names=['a', 'b', 'c'],
-                                          y_names='y', y_block=CategoryBlock(), valid_idx=[0], bs=32).train
+    return tiny_table(n=96, seed=1)
 
 def _vision_pre_dl():
     from growlearn.data import digits_tensors
@@ -391,7 +525,6 @@ def workflow_spec():
         'GradMaskCallback', make=lambda kind: GradMaskCallback(dl_pre=pre[kind]()),
         acted=lambda learn: getattr(learn, 'gradmask', None) is not None and learn.gradmask.steps > 0 and learn.gradmask.frozen_frac > 0,
         record=_record,
-        works_with={'nan_row@tabular': "n/a: fastai's own `FillMissing` refuses the learner (NaN in a validation column that had none in training), before any callback runs"},
         notes={'lr_find_before': 'inactive in `lr_find`: no statistics pass, no masks',
                'validate_mid': 'inactive in `validate`/`get_preds`: nothing recomputed or recorded',
                'save_load_other': 'each step undoes only its own change to frozen rows: the loaded weights are what trains',
@@ -414,9 +547,9 @@ def show_masks(self:GradMask, ax=None, figsize=None):
     if ax is None: _, ax = plt.subplots(figsize=figsize or (min(14, 2 + C/10), 0.5 + 0.45*len(L)))
     im = ax.imshow(img, aspect='auto', cmap='viridis', interpolation='nearest')
     for i, l in enumerate(L):
-        c = self.masks[l].nonzero().flatten().cpu().numpy()
+        c = (_held(self.masks[l]) == 1).nonzero().flatten().cpu().numpy()
         ax.scatter(c, np.full(len(c), i), s=6, c='white', marker='o', linewidths=0)
-    ax.set_yticks(range(len(L))); ax.set_yticklabels([f"{l} ({int(self.masks[l].sum())}/{self.masks[l].numel()})" for l in L])
+    ax.set_yticks(range(len(L))); ax.set_yticklabels([f"{l} ({int((_held(self.masks[l]) == 1).sum())}/{self.masks[l].numel()})" for l in L])
     ax.set_xlabel('kernel (output channel)'); ax.set_title(f"GradMask ({self.method}): distance rank, dots = frozen")
     plt.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
     return ax

@@ -6,7 +6,7 @@ Docs: https://growlearn.github.io/growlearn/stats.html.md"""
 
 # %% ../nbs/20_stats.ipynb #aecb18ba
 from __future__ import annotations
-import difflib, math, warnings
+import difflib, math, sys, warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 import numpy as np
@@ -15,11 +15,20 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from .core import get_module, apply_model, eval_mode, observe
 
+def _dist():
+    "`growlearn.distrib`, imported on first need: it loads fastai's and accelerate's distributed machinery"
+    import growlearn.distrib as d
+    return d
+
+def _distributed() -> bool:
+    "Whether this process is one of several in an initialised process group (`growlearn.distrib.is_distributed`, imported only then)"
+    return torch.distributed.is_available() and torch.distributed.is_initialized() and _dist().is_distributed()
+
 # %% auto #0
 __all__ = ['POINTS', 'DISTANCES', 'batch_moments', 'masked_moments', 'chan_merge', 'ChannelStats', 'all_finite', 'kernel_groups',
-           'auto_stride', 'layer_view', 'check_choice', 'batch_inputs', 'ActStats', 'collect_stats', 'collect_pair',
-           'plot_hists', 'bn_stats', 'gauss_sym_kl', 'sym_kl', 'welch_t', 'effect_size', 'ks_hist', 'w1_hist',
-           'gram_dist', 'Distance', 'channel_distance']
+           'auto_stride', 'layer_view', 'check_choice', 'batch_inputs', 'ActStats', 'sharded', 'merge_ranks',
+           'collect_stats', 'collect_pair', 'plot_hists', 'bn_stats', 'gauss_sym_kl', 'sym_kl', 'welch_t',
+           'effect_size', 'ks_hist', 'w1_hist', 'gram_dist', 'Distance', 'channel_distance']
 
 # %% ../nbs/20_stats.ipynb #cf5cdf8c
 def _csum(x): return x.sum(2).sum(0)       # (N, C, S) -> (C,): faster on CPU than x.sum((0, 2))
@@ -196,7 +205,7 @@ def merge(self:ChannelStats, other:ChannelStats) -> ChannelStats:
 
 # %% ../nbs/20_stats.ipynb #2ddb32b5
 _KERNEL = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_BN = nn.modules.batchnorm._BatchNorm          # BatchNorm1d/2d/3d, and the synchronised ones (SyncBatchNorm, GlooSyncBatchNorm)
 
 def _n_out(m): return m.out_channels if isinstance(m, nn.modules.conv._ConvNd) else m.out_features
 
@@ -280,6 +289,7 @@ def _layer_edges(model, mods, xbs, view, margin=0.5):
         lo[l], hi[l] = (torch.minimum(lo[l], a), torch.maximum(hi[l], b)) if l in lo else (a, b)
     with eval_mode(model), torch.no_grad(), observe(_hooked(mods), look):
         for xb in xbs: apply_model(model, xb)
+    if _distributed(): lo, hi = {l: -_dist().all_max(-v) for l, v in lo.items()}, {l: _dist().all_max(v) for l, v in hi.items()}   # one range on every rank
     return {l: (lo[l].clamp(max=0), hi[l] + margin*(hi[l] - lo[l].clamp(max=0)).clamp_min(1e-6)) for l in lo}
 
 def _batches(dl, max_batches):
@@ -327,10 +337,32 @@ def _report_skips(res, name, n, skipped):
                               f"the statistics come from the other {n} samples")
 
 # %% ../nbs/20_stats.ipynb #ab1a0b5f
+def sharded(dl) -> bool:
+    "Whether `dl` gives each process its own part of the data: fastai's `DistributedDL`, or a `DistributedSampler`"
+    from torch.utils.data.distributed import DistributedSampler
+    fd = sys.modules.get('fastai.distributed')          # a `DistributedDL` exists only once fastai's distributed module is loaded
+    return (fd is not None and isinstance(dl, fd.DistributedDL)) or isinstance(getattr(dl, 'sampler', None), DistributedSampler)
+
+@torch.no_grad()
+def merge_ranks(res:ActStats) -> ActStats:
+    "Each process's statistics of its own shard → the statistics of all shards, on every process (in place; no-op in one process)"
+    if not _distributed(): return res
+    all_sum, all_max, merge_moments = _dist().all_sum, _dist().all_max, _dist().merge_moments
+    for s in res.values():
+        s.n, s.mean, s.m2 = merge_moments(s.n, s.mean, s.m2)
+        if s.log: s.n_log, s.mean_log, s.m2_log = merge_moments(s.n_log, s.mean_log, s.m2_log)
+        if s.hist is not None: s.hist, s.vmin, s.vmax = all_sum(s.hist), -all_max(-s.vmin), all_max(s.vmax)
+        if s.gram: s.g_n, s.g_mean, s.g_m2 = merge_moments(s.g_n, s.g_mean, s.g_m2)
+        s.n_skipped = all_sum(s.n_skipped)
+    tot = all_sum(torch.tensor([res.n_samples, res.n_batches, res.n_skipped], dtype=torch.int64))
+    res.n_samples, res.n_batches, res.n_skipped = (int(v) for v in tot)
+    return res
+
+# %% ../nbs/20_stats.ipynb #15c71d42
 def collect_stats(model:nn.Module, dl, layers=None, point:str='act', act=F.relu, log:bool=True, bins:int=0, gram:bool=False,
                   edges:dict|None=None, edge_dls=(), subsample:int|str='auto', max_batches:int|None=None, groups:dict|None=None,
-                  n_inp:int|None=None, progress:bool=False, name:str='dl') -> ActStats:
-    "Stream `dl` through `model` in eval mode and collect per-channel statistics of each Conv/Linear layer in `layers`"
+                  n_inp:int|None=None, progress:bool=False, name:str='dl', merge:bool|None=None) -> ActStats:
+    "Stream `dl` through `model` in eval mode and collect per-channel statistics of each Conv/Linear layer in `layers` (`merge`: over processes; default: when `dl` is sharded)"
     _check_collect(point, subsample, bins, max_batches)
     mods, dev = _modules_for(model, layers, groups, point), _device(model)
     n_inp = n_inp or getattr(dl, 'n_inp', 1)
@@ -356,6 +388,7 @@ def collect_stats(model:nn.Module, dl, layers=None, point:str='act', act=F.relu,
             ok = _fold_batch(res, pending)
             n, skipped, res.n_batches = n + xb[0].shape[0] * ok, skipped + ~ok, res.n_batches + 1
     res.n_samples, res.n_skipped = int(n), int(skipped)
+    if _distributed() and _dist().all_agree(sharded(dl) if merge is None else merge): merge_ranks(res)
     _report_skips(res, name, res.n_samples, res.n_skipped)
     return res
 

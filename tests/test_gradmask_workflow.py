@@ -39,7 +39,7 @@ def test_fastai_head_is_never_masked():
     quiet_fit(learn)
     gm = learn.gradmask
     assert gm.masks and not (set(gm.masks) & last_group_layers(learn)), sorted(set(gm.masks) & last_group_layers(learn))
-    assert not any(n.startswith('1.') for n, *_ in gm._frozen)
+    assert gm._pull and not any(n.startswith('1.') for n, *_ in gm._frozen + gm._pull)
     moved = (learn.model[1][4].weight.detach() - w0).abs().amax(1)
     assert bool((moved > 0).all()), f"{int((moved == 0).sum())} rows of the head's Linear(1024, 512) did not train"
     assert not torch.equal(learn.model[1][6].running_var, torch.ones(512)), "the head's BatchNorm1d kept running_var = 1"
@@ -52,7 +52,7 @@ def test_user_named_head_is_never_masked():
 @pytest.mark.exact
 def test_load_of_another_checkpoint_is_not_overwritten():
     "After `learn.load` of a different checkpoint, training must start from it: no frozen row from an older snapshot written back"
-    learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=dl_pre()))
+    learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=dl_pre(), mode='freeze'))
     with tempfile.TemporaryDirectory() as d:
         learn.path = Path(d)
         quiet_fit(learn)
@@ -69,7 +69,7 @@ def test_load_of_another_checkpoint_is_not_overwritten():
 
 def test_layer_replaced_invalidates_masks():
     "A judged layer replaced between fits: a warning, the masks are recomputed for the new model, nothing is written into it"
-    learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=dl_pre()))
+    learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=dl_pre(), mode='freeze'))
     quiet_fit(learn)
     old = learn.model[0][4][0].conv1
     new = nn.Conv2d(old.in_channels, old.out_channels, 3, padding=1, bias=False)
@@ -126,7 +126,8 @@ def test_export_carries_no_data_and_predicts():
 @pytest.mark.parametrize('kw, msg', [(dict(quantile=1.5), 'quantile'), (dict(quantile=float('nan')), 'quantile'),
                                      (dict(scope='globl'), "did you mean 'global'"), (dict(method='kl_lg'), "did you mean 'kl_log'"),
                                      (dict(threshold=float('inf')), 'threshold'), (dict(granularity='kernel'), 'granularity'),
-                                     (dict(bins=1, method='ks'), 'bins'), (dict(subsample=0), 'subsample')])
+                                     (dict(bins=1, method='ks'), 'bins'), (dict(subsample=0), 'subsample'),
+                                     (dict(mode='pul'), "did you mean 'pull'"), (dict(pull=0.), 'pull'), (dict(pull=float('nan')), 'pull')])
 def test_bad_arguments_refused_before_any_work(kw, msg):
     dl = dl_pre()
     with pytest.raises(ValueError, match=msg): GradMaskCallback(dl_pre=dl, **kw)

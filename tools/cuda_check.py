@@ -57,7 +57,7 @@ def check_frozen_rows(dev, quick):
     res, ok = {}, True
     for fp16 in ((False,) if dev.type == 'cpu' else (False, True)):
         torch.manual_seed(0)
-        learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=tiny_vision_dls().train))
+        learn = tiny_vision_learner(cbs=GradMaskCallback(dl_pre=tiny_vision_dls().train, mode='freeze'))
         learn.dls.to(dev); learn.model.to(dev)
         if fp16: learn = learn.to_fp16()
         before = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}

@@ -6,25 +6,32 @@ Docs: https://growlearn.github.io/growlearn/experiments/gradmask_bench.html.md""
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #efe335dc
 from __future__ import annotations
-import math, time, os
+import functools, inspect, math, time, os, warnings
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.basics import *
 from fastai.callback.all import *
 from copy import deepcopy
 from ..core import quiet
-from ..data import vision_tensors, heldout_tensors, per_class_idxs, tensor_dls
+from ..data import vision_tensors, heldout_tensors, per_class_idxs, tensor_dls, subset_classes
 from ..models import small_cnn, body_head_splitter
-from ..bench import register, summarize, compare, write_result, pretrained_mnist_cnn
-from ..stats import collect_stats, collect_pair, channel_distance
-from ..gradmask import GradMask, GradMaskCallback, make_masks, random_masks, jaccard
+from ..bench import register, summarize, compare, write_result, pretrained_mnist_cnn, results_dir, git_commit
+from ..stats import collect_stats, collect_pair, channel_distance, kernel_groups, check_choice
+from ..gradmask import (GradMask, GradMaskCallback, make_masks, random_masks, soft_masks, jaccard, adapt_bn, kernel_tensors)
 
 # %% auto #0
-__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default', 'arm_linear_probe',
-           'arm_lp_ft', 'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks', 'arm_grid',
-           'stats_cost', 'mask_stability', 'mask_overhead', 'stats_ratios', 'gradmask_cost', 'gradmask_fewshot',
-           'arm_masked_opts', 'gradmask_bn_ablation']
+__all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'N_EVAL', 'PREVIOUS_DEFAULT', 'L2SP_ALPHAS', 'BASELINES', 'SAME_RUNS',
+           'EPOCHS', 'SCREEN', 'CONFIRM_ARMS', 'CONFIRM', 'fewshot_data', 'arm_finetune', 'arm_fine_tune_default',
+           'arm_linear_probe', 'arm_lp_ft', 'arm_freeze_k', 'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks',
+           'arm_grid', 'stats_cost', 'mask_stability', 'mask_overhead', 'stats_ratios', 'gradmask_cost',
+           'gradmask_fewshot', 'arm_masked_opts', 'gradmask_bn_ablation', 'corrupt', 'Pair', 'pretrained_source',
+           'pair_data', 'BodyEval', 'PullToStart', 'a_finetune', 'a_linear_probe', 'a_lp_ft', 'a_surgical', 'a_adabn',
+           'a_adabn_ft', 'a_l2sp', 'a_gradmask', 'a_previous_default', 'a_masked', 'a_block', 'shifted_block',
+           'transfer_masks', 'transfer_arms', 'transfer_run', 'transfer_eval', 'RunLog', 'run_cell',
+           'gradmask_transfer', 'transfer_table']
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #e099a80a
 def _acc(model, x, y, bs=1000):
@@ -87,7 +94,7 @@ def gradmask_masks(pre, data, x_pre, seed, methods=('kl_log', 'kl', 'd', 'ks', '
     res = {}
     pre_st, new_st = collect_pair(m, dl(x_pre), dl(xt), layers=GradMask(m)._judged, log=True, bins=64)
     for meth in methods:
-        if meth == 'bn': res[meth] = GradMask(m, None, dl(xt), method='kl', quantile=quantile).fit().masks
+        if meth == 'bn': res[meth] = GradMask(m, None, dl(xt), method='kl', mode='freeze', quantile=quantile).fit().masks
         else: res[meth] = make_masks(channel_distance(pre_st, new_st, meth), quantile=quantile)
     return res
 
@@ -139,7 +146,7 @@ def mask_stability(pre, x_pre, methods, n=2000, seed=0, bs=256):
     m = _transfer(pre, 0)
     res = {}
     for meth in methods:
-        ms = [(GradMask(m, None, dl(h), method='kl') if meth == 'bn' else GradMask(m, dl(x_pre), dl(h), method=meth)).fit().masks
+        ms = [(GradMask(m, None, dl(h), method='kl', mode='freeze') if meth == 'bn' else GradMask(m, dl(x_pre), dl(h), method=meth, mode='freeze')).fit().masks
               for h in halves]
         res[meth] = jaccard(*ms)
     return res
@@ -225,7 +232,7 @@ def gradmask_cost(quick:bool=False, out_dir=None, reps:int|None=None, threads:in
         model, x, _ = _cost_cases(quick)['small_cnn_28px']
         dl = lambda t: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(t), batch_size=256)
         x_pre = vision_tensors('mnist', True)[0][:256 if quick else 2000]
-        m_auto, m_all = (GradMask(_transfer(model, 0), dl(x_pre), dl(x[:1000]), subsample=s).fit().masks for s in ('auto', 1))
+        m_auto, m_all = (GradMask(_transfer(model, 0), dl(x_pre), dl(x[:1000]), mode='freeze', subsample=s).fit().masks for s in ('auto', 1))
         summ = {k: summarize(v) for k, v in results.items()}
         path = write_result('gradmask_cost' + ('_quick' if quick else ''), {'reps': reps, 'threads': threads, 'cases': list(seconds), 'variants': COST_VARIANTS},
                             list(range(reps)), summ, wall_s=time.perf_counter() - t0, fig=_cost_plot(summ), out_dir=out_dir,
@@ -353,3 +360,400 @@ def gradmask_bn_ablation(seeds=range(5), epochs:int=30, method:str='kl', variant
         import json
         return json.loads(path.read_text())
     finally: torch.set_num_threads(nt)
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #c25d89f3
+def _gauss_kernel(sigma):
+    r = math.ceil(3 * sigma); t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-t**2 / (2 * sigma**2)); return k / k.sum(), r
+
+def corrupt(x:torch.Tensor, kind:str, strength:float|None=None, seeds=None) -> torch.Tensor:
+    "A deterministic corruption of images `x` in [0, 1]: 'noise' (σ; image i's noise drawn from `seeds[i]`), 'blur' (σ), 'contrast' (factor around 0.5), 'invert'"
+    if kind == 'noise':
+        seeds = range(len(x)) if seeds is None else seeds
+        n = torch.stack([torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+        return (x + strength * n).clamp_(0, 1)
+    if kind == 'blur':
+        k, r = _gauss_kernel(strength)
+        x = F.conv2d(x, k.view(1, 1, 1, -1), padding=(0, r))
+        return F.conv2d(x, k.view(1, 1, -1, 1), padding=(r, 0))
+    if kind == 'contrast': return (x - 0.5) * strength + 0.5
+    if kind == 'invert': return 1 - x
+    raise ValueError(f"unknown corruption {kind!r}: choose one of ['noise', 'blur', 'contrast', 'invert']")
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #de803ecc
+@dataclass(frozen=True)
+class Pair:
+    "A transfer problem: source data set (and classes) → target data set (and classes, corruption)"
+    source: str
+    target: str
+    src_classes: tuple|None = None
+    tgt_classes: tuple|None = None
+    corruption: tuple|None = None          # (kind, strength) applied to the target images
+    shift: str = 'input'                   # 'label', 'domain' or 'input'
+    @property
+    def new_head(self): return self.corruption is None
+    @property
+    def n_classes(self): return len(self.tgt_classes) if self.tgt_classes else 10
+
+PAIRS = {
+    'digits 0-4 → 5-9':      Pair('mnist', 'mnist', tuple(range(5)), tuple(range(5, 10)), shift='label'),
+    'MNIST → Fashion':       Pair('mnist', 'fashion_mnist', shift='domain'),
+    'Fashion → MNIST':       Pair('fashion_mnist', 'mnist', shift='domain'),
+    'MNIST → noise 0.3':     Pair('mnist', 'mnist', corruption=('noise', 0.3)),
+    'MNIST → noise 0.6':     Pair('mnist', 'mnist', corruption=('noise', 0.6)),
+    'MNIST → blur 1.5':      Pair('mnist', 'mnist', corruption=('blur', 1.5)),
+    'MNIST → contrast 0.3':  Pair('mnist', 'mnist', corruption=('contrast', 0.3)),
+    'MNIST → invert':        Pair('mnist', 'mnist', corruption=('invert', None)),
+}
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #62df039e
+def pretrained_source(source:str, classes=None, quick:bool=False):
+    "`small_cnn` trained one epoch on `source` (`classes` subset), cached under `cache_dir()`; quick: 1,000 images, not cached"
+    from growlearn.bench import cache_dir
+    if source == 'mnist' and classes is None and (not quick or (cache_dir()/'small_cnn_mnist_e1_lr0.003_bs128_s0.pth').exists()):
+        return pretrained_mnist_cnn(verbose=False)
+    tag = 'all' if classes is None else ''.join(map(str, classes))
+    path = cache_dir()/f'small_cnn_{source}_{tag}_e1_lr0.003_bs128_s0.pth'
+    model = small_cnn(len(classes) if classes else 10)
+    if path.exists() and not quick:
+        model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True)['state_dict']); return model
+    x, y = vision_tensors(source, True)
+    if classes is not None: x, y = subset_classes(x, y, classes)
+    if quick: x, y = x[:1000], y[:1000]
+    set_seed(0)
+    quiet(Learner(tensor_dls((x, y), (x[:64], y[:64]), bs=128), model)).fit_one_cycle(1, 3e-3)
+    if not quick: torch.save({'state_dict': model.state_dict()}, path)
+    return model.eval()
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #1fd189ed
+_CORRUPT_SEEDS = {'train': 1_000_000, 'valid': 2_000_000, 'test': 3_000_000}
+N_EVAL = {'valid': 500, 'test': 1500, 'source': 500}
+
+@functools.lru_cache(maxsize=8)
+def _images(name, part, classes):
+    "Images and labels of `name`: 'train' (training set) or a held-out 'valid'/'test' part of its test set; `classes` subset (cached)"
+    x, y = vision_tensors(name, True) if part == 'train' else heldout_tensors(name, part=part, n_valid=1000)
+    return subset_classes(x, y, classes) if classes is not None else (x, y)
+
+def _target(pair, part, idx):
+    "Target images `idx` of `part`, corrupted as `pair` says (the noise of image i seeded by the part and i)"
+    x, y = _images(pair.target, part, pair.tgt_classes)
+    x, y = x[idx], y[idx]
+    if pair.corruption is not None: x = corrupt(x, *pair.corruption, seeds=(_CORRUPT_SEEDS[part] + idx).tolist())
+    return x, y
+
+def pair_data(pair:Pair, n_per_class:int, seed:int, quick:bool=False) -> dict:
+    "Few-shot training set (per seed), validation, test and source test images, and 2,000 source images for the statistics"
+    n = {k: min(v, 200) if quick else v for k, v in N_EVAL.items()}
+    i = per_class_idxs(_images(pair.target, 'train', pair.tgt_classes)[1], n_per_class, seed)
+    xs, ys = _images(pair.source, 'test', pair.src_classes)
+    return dict(train=_target(pair, 'train', i), valid=_target(pair, 'valid', torch.arange(n['valid'])),
+                test=_target(pair, 'test', torch.arange(n['test'])), source=(xs[:n['source']], ys[:n['source']]),
+                x_pre=_images(pair.source, 'train', pair.src_classes)[0][:256 if quick else 2000])
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #573dc9b4
+class BodyEval(Callback):
+    "Keep `model.body` in eval mode while training (BatchNorm statistics fixed), e.g. for a probe after AdaBN"
+    order = 1                                    # after fastai's TrainEvalCallback (order -10) switched everything to train
+    def before_train(self): self.learn.model.body.eval()
+
+class PullToStart(Callback):
+    "L2-SP, decoupled: after each step, $w ← w − lr·α·r·(w − w_0)$ for the body's parameters; `rows` maps a parameter to per-row factors r"
+    order = 16
+    def __init__(self, alpha:float, rows:dict|None=None): self.alpha, self.rows = alpha, rows or {}
+    def before_fit(self): self.w0 = {p: p.detach().clone() for p in self.learn.model.body.parameters()}
+    @torch.no_grad()
+    def after_step(self):
+        for pg, h in zip(self.opt.param_lists, self.opt.hypers):
+            for p in pg:
+                if p not in self.w0: continue
+                r = self.rows.get(p)
+                f = self.alpha * h['lr'] * (1. if r is None else r.reshape(-1, *[1]*(p.ndim - 1)))
+                p.sub_((p - self.w0[p]) * f)
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #608f6566
+def _body_only(model, keep=()):
+    "Freeze every parameter of `model.body` except those of the blocks `keep` (indices into `body`)"
+    for i, blk in enumerate(model.body):
+        for p in blk.parameters(): p.requires_grad_(i in keep)
+
+def _adabn(learn):
+    adapt_bn(learn.model, learn.dls.train, max_batches=None)
+
+def a_finetune(learn, ctx, epochs, lr): learn.fit_one_cycle(epochs, lr)
+def a_linear_probe(learn, ctx, epochs, lr): learn.freeze(); learn.fit_one_cycle(epochs, lr)
+def a_lp_ft(learn, ctx, epochs, lr, lp_lr=1e-2):
+    k = max(1, epochs // 3)
+    learn.freeze(); learn.fit_one_cycle(k, lp_lr); learn.unfreeze(); learn.fit_one_cycle(epochs - k, lr)
+def a_surgical(learn, ctx, epochs, lr, block):
+    _body_only(learn.model, (block,)); learn.fit_one_cycle(epochs, lr)
+def a_adabn(learn, ctx, epochs, lr=None):
+    _adabn(learn)
+    if lr is None: return                                   # a kept head: AdaBN alone, nothing to train
+    _body_only(learn.model); learn.fit_one_cycle(epochs, lr, cbs=BodyEval())
+def a_adabn_ft(learn, ctx, epochs, lr): _adabn(learn); learn.fit_one_cycle(epochs, lr)
+def a_l2sp(learn, ctx, epochs, lr, alpha, rows=None):
+    learn.fit_one_cycle(epochs, lr, cbs=PullToStart(alpha, rows and rows(learn.model)))
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #7f9cd24f
+PREVIOUS_DEFAULT = dict(mode='freeze', quantile=0.5, train_bn=False, freeze_bn_stats=True, adabn=False)
+
+def a_gradmask(learn, ctx, epochs, lr, **kw):
+    "`GradMaskCallback(dl_pre=..., **kw)`: its own statistics pass on the learner's training images"
+    learn.fit_one_cycle(epochs, lr, cbs=GradMaskCallback(dl_pre=ctx['dl_pre'], **kw))
+def a_previous_default(learn, ctx, epochs, lr):
+    "The callback's defaults before this benchmark: half of each layer frozen, BatchNorm of frozen kernels frozen"
+    a_gradmask(learn, ctx, epochs, lr, **PREVIOUS_DEFAULT)
+def a_masked(learn, ctx, epochs, lr, masks, **kw):
+    "`GradMaskCallback(masks=...)`: masks computed once per seed; BatchNorm options as `PREVIOUS_DEFAULT` unless given"
+    learn.fit_one_cycle(epochs, lr, cbs=GradMaskCallback(masks=masks, **{**PREVIOUS_DEFAULT, **kw}))
+def a_block(learn, ctx, epochs, lr, block, adabn=False):
+    if adabn: _adabn(learn)
+    a_surgical(learn, ctx, epochs, lr, block)
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #6131fd6b
+def shifted_block(dist:dict) -> int:
+    "Index of the body block whose kernels moved most: the largest median per-kernel distance (layers 'body.<i>...')"
+    med = {int(l.split('.')[1]): float(torch.nan_to_num(v.double(), nan=0.).median()) for l, v in dist.items() if l.startswith('body.')}
+    return max(med, key=med.get)
+
+def _kernel_rows(scales:dict):
+    "fn(model) → {parameter: per-row pull factor 1 - s} for the kernels' conv weights and BatchNorm affine parameters"
+    def rows(model):
+        groups = kernel_groups(model)
+        res = {}
+        for l, s in scales.items():
+            for _, t in kernel_tensors(model, l, groups[l], running=False):
+                if isinstance(t, nn.Parameter): res[t] = (1 - s).to(t.dtype)
+        return res
+    return rows
+
+def transfer_masks(pre, pair, data, seed, bs=256) -> dict:
+    "Masks, scales and the shifted block for this pair and seed, from one statistics pass over each data set"
+    m = _transfer_model(pre, pair, seed)
+    dl = lambda x: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=bs)
+    gm = GradMask(m, dl(data['x_pre']), dl(data['train'][0]), method='kl_log', **PREVIOUS_DEFAULT).fit()
+    soft = soft_masks(gm.dist)
+    return dict(layer=gm.masks, glob=make_masks(gm.dist, quantile=0.5, scope='global'), soft=soft, block=shifted_block(gm.dist),
+                soft_half=soft_masks(gm.dist, floor=0.5),
+                rows=_kernel_rows({l: v.float() for l, v in soft.items()}), random=random_masks(gm.masks, seed=1000 + seed))
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #62d9a7a7
+LRS = (3e-3, 1e-2)
+L2SP_ALPHAS = (1., 10.)
+
+def transfer_arms(pair, mk, lrs=LRS, alphas=L2SP_ALPHAS) -> dict:
+    "arm → (function, configs): baselines first, then the statistics-guided arms (`mk`: this seed's masks)"
+    g = {'finetune': (a_finetune, [dict(lr=l) for l in lrs]),
+         'linear_probe': (a_linear_probe, [dict(lr=l) for l in lrs]),
+         'lp_ft': (a_lp_ft, [dict(lr=l) for l in lrs]),
+         'surgical': (a_surgical, [dict(lr=l, block=b) for b in range(3) for l in lrs]),
+         'adabn': (a_adabn, [dict(lr=l) for l in lrs] if pair.new_head else [{}]),
+         'adabn_ft': (a_adabn_ft, [dict(lr=l) for l in lrs]),
+         'l2sp': (a_l2sp, [dict(lr=l, alpha=a) for a in alphas for l in lrs]),
+         'default': (a_gradmask, [dict(lr=l) for l in lrs]),
+         'previous_default': (a_previous_default, [dict(lr=l) for l in lrs]),
+         'cb_block_adabn': (a_gradmask, [dict(lr=l, mode='block', adabn=True) for l in lrs]),
+         'gm_train_bn': (a_masked, [dict(lr=l, masks=mk['layer'], train_bn=True) for l in lrs]),
+         'gm_adabn': (a_masked, [dict(lr=l, masks=mk['layer'], adabn=True) for l in lrs]),
+         'gm_global_adabn': (a_masked, [dict(lr=l, masks=mk['glob'], adabn=True) for l in lrs]),
+         'gm_soft_adabn': (a_masked, [dict(lr=l, masks=mk['soft'], adabn=True) for l in lrs]),
+         'gm_block': (a_surgical, [dict(lr=l, block=mk['block']) for l in lrs]),     # the same runs as `surgical` at that block
+         'gm_block_adabn': (a_block, [dict(lr=l, block=mk['block'], adabn=True) for l in lrs]),
+         'gm_l2sp': (a_l2sp, [dict(lr=l, alpha=a, rows=mk['rows']) for a in alphas for l in lrs]),
+         'gm_l2sp_a3': (a_l2sp, [dict(lr=l, alpha=3., rows=mk['rows']) for l in lrs]),
+         'gm_l2sp_a10': (a_l2sp, [dict(lr=l, alpha=10., rows=mk['rows']) for l in lrs]),
+         'gm_soft_bn': (a_masked, [dict(lr=l, masks=mk['soft'], train_bn=True) for l in lrs]),
+         'gm_soft_half_bn': (a_masked, [dict(lr=l, masks=mk['soft_half'], train_bn=True) for l in lrs]),
+         'random_adabn': (a_masked, [dict(lr=l, masks=mk['random'], adabn=True) for l in lrs])}
+    return g
+
+BASELINES = ('finetune', 'linear_probe', 'lp_ft', 'surgical', 'adabn', 'adabn_ft', 'l2sp')
+SAME_RUNS = {'gm_block': 'surgical', 'gm_l2sp_a10': 'gm_l2sp'}    # arms whose runs are another arm's runs (looked up, not repeated)
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #c806f5f0
+EPOCHS = {5: 30, 10: 20, 20: 12, 50: 8}
+
+def _transfer_model(pre, pair, seed):
+    m = deepcopy(pre)
+    if pair.new_head:
+        torch.manual_seed(seed); m.head = nn.Linear(m.head.in_features, pair.n_classes)
+    return m
+
+def _source_acc(model, pre, pair, data):
+    "Accuracy on the source test images: the adapted network, with the source head kept aside when the head changed"
+    return _acc(nn.Sequential(model.body, pre.head) if pair.new_head else model, *data['source'])
+
+def transfer_run(fn, pre, pair, data, seed, epochs, ctx, bs=32, **config):
+    "Train a transfer copy of `pre` with arm `fn`; (its validation accuracy in %, the trained model)"
+    (xt, yt), (xv, yv) = data['train'], data['valid']
+    set_seed(seed)
+    learn = quiet(Learner(tensor_dls((xt, yt), (xv[:32], yv[:32]), bs=bs), _transfer_model(pre, pair, seed), splitter=body_head_splitter))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); fn(learn, ctx, epochs, **config)
+    return 100*_acc(learn.model, xv, yv), learn.model
+
+def transfer_eval(model, pre, pair, data) -> dict:
+    "Test and source accuracy (%) of a trained transfer model: only the configuration chosen on validation gets here"
+    return dict(test=100*_acc(model, *data['test']), source=100*_source_acc(model, pre, pair, data))
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #51244e80
+def _key(*parts): return ' | '.join(str(p) for p in parts)
+
+def _cfg_str(c): return ', '.join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.items() if k not in ('masks', 'rows'))
+
+class RunLog:
+    "Finished runs, keyed by stage, pair, shot, seed, arm and configuration, in a JSON-lines file (resumable)"
+    def __init__(self, path):
+        import json
+        self.path, self.runs = Path(path), {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                if line.strip(): r = json.loads(line); self.runs[r['key']] = r
+    def get(self, key): return self.runs.get(key)
+    def add(self, key, rec):
+        import json
+        rec = {'key': key, **rec}; self.runs[key] = rec
+        with open(self.path, 'a') as f: f.write(json.dumps(rec) + '\n')
+        return rec
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #bea8a70d
+def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, alphas=L2SP_ALPHAS, say=print) -> dict:
+    "Every configuration of every arm in `arms` for one pair, shot and seed; arm → the run chosen on validation (with its config)"
+    pair = PAIRS[pair_name]
+    data = pair_data(pair, shot, seed, quick)
+    ctx = {'dl_pre': torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data['x_pre']), batch_size=256)}
+    grid = transfer_arms(pair, transfer_masks(pre, pair, data, seed), lrs=lrs, alphas=alphas)
+    epochs, best = epochs or EPOCHS[shot], {}
+    for arm in arms:
+        fn, configs = grid[arm]
+        runs, models = [], {}
+        for c in configs:
+            key = _key(stage, pair_name, shot, seed, SAME_RUNS.get(arm, arm), _cfg_str(c))
+            if log.get(key) is None:
+                v, models[key] = transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c)
+                log.add(key, {'valid': v, 'config': _cfg_str(c)})
+            runs.append((key, c, log.get(key)))
+        key, c, r = max(runs, key=lambda t: t[2]['valid'])               # the first of equals, in grid order
+        if 'test' not in r:                                              # test and source images only for the chosen run
+            m = models.get(key) or transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c)[1]
+            r = log.add(key, {**r, **transfer_eval(m, pre, pair, data)})
+        best[arm] = r
+        say(f"{stage} {pair_name:<22} {shot:>2}/class seed {seed} {arm:<16} val {best[arm]['valid']:5.1f} test {best[arm]['test']:5.1f} "
+            f"source {best[arm]['source']:5.1f}  {best[arm]['config']}")
+    return best
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #78f892c0
+SCREEN = dict(pairs=tuple(PAIRS), shots=(10,), seeds=(100, 101), l2sp_alphas=L2SP_ALPHAS)
+CONFIRM_ARMS = BASELINES + ('default', 'previous_default', 'gm_block', 'gm_block_adabn', 'cb_block_adabn', 'gm_soft_bn')
+CONFIRM = dict(pairs=('digits 0-4 → 5-9', 'Fashion → MNIST', 'MNIST → noise 0.3'), shots=(10,), seeds=(100, 101, 102, 103, 104),
+               l2sp_alphas=(10.,))
+
+def _summaries(cells, what):
+    "(pair, shot, arm) → summarize(values of `what` over seeds)"
+    res = {}
+    for (pair, shot), by_seed in cells.items():
+        for arm in by_seed[0]:
+            res[_key(pair, shot, arm)] = summarize([b[arm][what] for b in by_seed])
+    return res
+
+def _comparisons(cells):
+    "Per pair and shot: the best baseline (by mean validation accuracy), and each arm's paired test difference from it and from `finetune`"
+    comps, best = {}, {}
+    for (pair, shot), by_seed in cells.items():
+        base = [a for a in BASELINES if a in by_seed[0]]
+        if not base: continue
+        b = max(base, key=lambda a: np.mean([s[a]['valid'] for s in by_seed]))
+        best[_key(pair, shot)] = b
+        for arm in by_seed[0]:
+            for ref in dict.fromkeys((b, 'finetune')):
+                if arm != ref and ref in by_seed[0]:
+                    comps[_key(pair, shot, f"{arm} - {ref}")] = compare([s[arm]['test'] for s in by_seed], [s[ref]['test'] for s in by_seed])
+    return comps, best
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #a13c33a5
+def _transfer_plot(res, best, cells):
+    "Heat map: arms × (pair, shot), mean test accuracy minus the best baseline's"
+    import matplotlib.pyplot as plt
+    cols = list(cells); arms = list(dict.fromkeys(a for c in cells.values() for a in c[0]))
+    img = np.full((len(arms), len(cols)), np.nan)
+    for j, (pair, shot) in enumerate(cols):
+        b = res[_key(pair, shot, best[_key(pair, shot)])]['mean']
+        for i, a in enumerate(arms):
+            if _key(pair, shot, a) in res: img[i, j] = res[_key(pair, shot, a)]['mean'] - b
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55*len(cols), 0.9 + 0.3*len(arms)))
+    lim = max(5., float(np.nanmax(np.abs(np.clip(img, -20, 20)))))
+    im = ax.imshow(np.clip(img, -lim, lim), cmap='RdBu', vmin=-lim, vmax=lim, aspect='auto')
+    for (i, j), v in np.ndenumerate(img):
+        if not np.isnan(v): ax.text(j, i, f"{v:+.1f}", ha='center', va='center', fontsize=6)
+    ax.set_yticks(range(len(arms))); ax.set_yticklabels(arms, fontsize=8)
+    ax.set_xticks(range(len(cols))); ax.set_xticklabels([f"{p} ({s}/class)" for p, s in cols], rotation=70, ha='right', fontsize=7)
+    ax.set_title('test accuracy − best baseline (points; best baseline chosen on validation)', fontsize=9)
+    plt.colorbar(im, ax=ax, fraction=0.02)
+    return fig
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #49bcb31c
+@register('gradmask_transfer')
+def gradmask_transfer(quick:bool=False, out_dir=None, stage:str='confirm', pairs=None, shots=None, seeds=None, arms=None,
+                      threads:int=1, tag:str='', log=print) -> dict:
+    "Pairs × shots × seeds × arms: statistics-guided masking against tuned transfer baselines (`stage`: 'screen' or 'confirm')"
+    check_choice('stage', stage, ('screen', 'confirm'))
+    nt = torch.get_num_threads(); torch.set_num_threads(threads)
+    try: return _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag)
+    finally: torch.set_num_threads(nt)
+
+def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag=''):
+    t0 = time.perf_counter()
+    commit = git_commit()                                       # the code that runs (the record's `commit` is the one at its end)
+    if quick: pairs, shots, seeds, arms = (pairs or ('MNIST → Fashion', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'default', 'gm_adabn'))
+    scr = stage == 'screen'
+    plan = SCREEN if scr else CONFIRM
+    pairs, shots = list(pairs or plan['pairs']), list(shots or plan['shots'])
+    seeds, alphas = list(seeds if seeds is not None else plan['seeds']), plan['l2sp_alphas']
+    arms = list(arms or (list(transfer_arms(PAIRS[pairs[0]], dict.fromkeys(('layer', 'glob', 'soft', 'soft_half', 'rows', 'random'), None) | {'block': 0})) if scr else CONFIRM_ARMS))
+    name = 'gradmask_transfer' + ('_screen' if scr else '') + ('_quick' if quick else '')
+    runlog = RunLog(results_dir(out_dir)/f'{name}_runs.jsonl')            # one log per stage; `tag` names a record drawn from it
+    name += f'_{tag}' if tag else ''
+    pres, cells = {}, {}
+    for pn in pairs:
+        p = PAIRS[pn]
+        if (p.source, p.src_classes) not in pres: pres[(p.source, p.src_classes)] = pretrained_source(p.source, p.src_classes, quick)
+        for shot in shots:
+            cells[(pn, shot)] = [run_cell(pres[(p.source, p.src_classes)], pn, shot, seed, arms, runlog, stage, quick,
+                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, alphas=alphas, say=log) for seed in seeds]
+    res = _summaries(cells, 'test')
+    comps, best = _comparisons(cells)
+    config = {'stage': stage, 'pairs': {k: str(PAIRS[k]) for k in pairs}, 'shots': shots, 'epochs': {s: 2 if quick else EPOCHS[s] for s in shots},
+              'bs': 32, 'lr_grid': list(LRS[:1] if quick else LRS), 'l2sp_alphas': list(alphas), 'arms': arms, 'code_commit': commit,
+              'selection': 'per arm, the configuration with the best validation accuracy (500 target test images); test on 1,500 others',
+              'gradmask': 'kl_log distance, 2,000 source training images vs the few-shot images', 'quick': quick,
+              'default_arguments': {k: v.default for k, v in inspect.signature(GradMask).parameters.items() if k in ('method', 'mode', 'pull', 'quantile', 'train_bn', 'adabn')}}
+    chosen = {_key(pn, s, a): [b[a]['config'] for b in c] for (pn, s), c in cells.items() for a in c[0]}
+    path = write_result(name, config, seeds, res, comps, wall_s=time.perf_counter() - t0, fig=_transfer_plot(res, best, cells), out_dir=out_dir,
+                        extra={'valid': _summaries(cells, 'valid'), 'source': _summaries(cells, 'source'), 'best_baseline': best, 'chosen_config': chosen})
+    import json, matplotlib.pyplot as plt
+    plt.close('all')
+    return json.loads(path.read_text())
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #8f5f33c3
+def _fmt_cmp(c):
+    if c is None: return ''
+    ci = c.get('ci95')
+    return f"{c['mean']:+.1f}" + (f" [{ci[0]:+.1f}, {ci[1]:+.1f}]" if ci else '')
+
+def transfer_table(rec:dict, pair:str) -> str:
+    "Markdown table of `pair` in a `gradmask_transfer` record: test mean ± std, difference from the best baseline [95 % CI], source accuracy"
+    shots = [s for s in rec['config']['shots'] if _key(pair, s) in rec['best_baseline']]
+    if not shots: raise KeyError(f"no results for {pair!r}; pairs: {sorted({k.split(' | ')[0] for k in rec['best_baseline']})}")
+    arms = list(dict.fromkeys(k.split(' | ')[2] for k in rec['results'] if k.startswith(pair + ' | ')))
+    head = "| arm | " + " | ".join(f"{s}/class: test | − best baseline | source" for s in shots) + " |"
+    rows = [head, "|---|" + "---|---|---|" * len(shots)]
+    for a in arms:
+        cells = []
+        for s in shots:
+            r, b = rec['results'].get(_key(pair, s, a)), rec['best_baseline'][_key(pair, s)]
+            src = rec['source'].get(_key(pair, s, a))
+            name = f"**{r['mean']:.1f}** ± {r['std']:.1f}" if a == b else f"{r['mean']:.1f} ± {r['std']:.1f}"
+            cells += [name, '(best baseline)' if a == b else _fmt_cmp(rec['comparisons'].get(_key(pair, s, f"{a} - {b}"))), f"{src['mean']:.1f}"]
+        rows.append(f"| `{a}` | " + " | ".join(cells) + " |")
+    return '\n'.join(rows)
