@@ -4,7 +4,7 @@ The statistics of each rank's shard are merged before the masks are made, so bot
 makes from all the data; frozen rows stay bit-identical to the pre-trained weights on every rank; the ranks end with
 identical weights, and 2 processes × half of each batch train the model 1 process × the whole batch trains.
 """
-import subprocess, sys
+from distrib_launch import launch
 from pathlib import Path
 import pytest, torch
 
@@ -13,12 +13,7 @@ SCRIPT = ROOT/'tests'/'distrib_gradmask_check.py'
 TOL = 1e-5     # weights of order 1, Adam steps of 3e-3 over 8 steps; measured max |Δ| in the section "Across processes" of 21_gradmask
 MODES = ('freeze', 'pull')
 
-def _launch(out, procs):
-    "The check script as 1 process, or under torchrun as `procs` gloo processes (one thread each)"
-    run = [] if procs == 1 else ['-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}']
-    r = subprocess.run([sys.executable, *run, str(SCRIPT), '--out', str(out), '--procs', str(procs)], capture_output=True, text=True,
-                       timeout=300, env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out)})
-    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+def _launch(out, procs): launch(SCRIPT, out, procs)
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
