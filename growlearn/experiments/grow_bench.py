@@ -320,7 +320,7 @@ def holdout(n:int, n_valid:int, seed:int=0):
 
 COMPUTE = {  # quick: a smoke run of the machinery; full: sized to run in about 25 min on one CPU thread
     True: dict(data='digits 16x16 (validation split doubles as test)', size=16, bs=32, epoch_steps=5, B_epochs=3, seeds=[0],
-               plans=('identity', 'identity, 4 stages'), select_seeds=[100], select_at=0.7, budgets=[0.5, 1.0]),
+               plans=('identity', 'identity, 4 stages'), select_seeds=[100], select_at=0.7, budgets=[0.5, 1.0], plan_budgets=[1.0]),
     False: dict(data='Fashion-MNIST, 2x2-average-pooled to 14x14 (1,000 training images held out for validation; the 10,000 test images)',
                 size=14, bs=64, epoch_steps=20, B_epochs=20, seeds=[3, 4, 5], plans=None, select_seeds=[100], select_at=0.7,
                 budgets=[0.5, 0.75, 1.0])}
@@ -488,16 +488,16 @@ def _schedule(target:dict, quick:bool):
     per_step = {p: plan_step_flops(target['small'](), plan, xb, yb) for p, (plan, _) in target['plans'].items()}
     return (lambda arm, r: round(r * B) if arm == 'scratch' else max(1, round(r * B * full / per_step[arm]))), full, per_step
 
-def select_plan(target:dict, quick:bool, seeds, r:float=0.7) -> tuple:
+def select_plan(target:dict, quick:bool, seeds, r:float=0.7, sched=None) -> tuple:
     "Validation accuracy of scratch at 1 × B and of every plan at `r` × B on `seeds` (not the final seeds; never the test images): the best plan"
-    epochs, _, _ = _schedule(target, quick)
+    epochs, _, _ = sched or _schedule(target, quick)
     val = lambda arm, r: float(np.mean([compute_run(target, arm, epochs(arm, r), s, target['lr'], quick)['valid'] for s in seeds]))
     trials = {'scratch @ 1.0B': val('scratch', 1.0), **{f'{p} @ {r}B': val(p, r) for p in target['plans']}}
     return max(target['plans'], key=lambda p: trials[f'{p} @ {r}B']), trials
 
-def target_runs(target:dict, quick:bool, seeds, arms:dict) -> dict:
+def target_runs(target:dict, quick:bool, seeds, arms:dict, sched=None) -> dict:
     "The final runs of `target`: every arm ('scratch' or a plan) at each of its budgets (fractions of B), per seed"
-    epochs, full, per_step = _schedule(target, quick)
+    epochs, full, per_step = sched or _schedule(target, quick)
     runs = [dict(compute_run(target, a, epochs(a, r), s, target['lr'], quick), r=r) for s in seeds for a, rs in arms.items() for r in rs]
     return dict(runs=runs, lr=target['lr'], budgets=arms, B_epochs=COMPUTE[quick]['B_epochs'], full_step_flops=full, plan_step_flops=per_step)
 
@@ -566,8 +566,10 @@ def _first_run(out_dir) -> dict:
 def grow_compute_bench(quick:bool=False, out_dir=None) -> dict:
     "Growth plans vs training from scratch, FLOPs-matched: a plan chosen on validation, then FLOPs to reach scratch's accuracy and accuracy at equal FLOPs"
     t0, cfg, targets = time.perf_counter(), COMPUTE[quick], _targets(quick)
-    seeds, sel = cfg['seeds'], {n: select_plan(t, quick, cfg['select_seeds'], cfg['select_at']) for n, t in targets.items()}
-    all_runs = {n: target_runs(t, quick, seeds, {'scratch': cfg['budgets'], sel[n][0]: cfg['budgets']}) for n, t in targets.items()}
+    seeds, sched = cfg['seeds'], {n: _schedule(t, quick) for n, t in targets.items()}
+    sel = {n: select_plan(t, quick, cfg['select_seeds'], cfg['select_at'], sched[n]) for n, t in targets.items()}
+    arms = lambda n: {'scratch': cfg['budgets'], sel[n][0]: cfg.get('plan_budgets', cfg['budgets'])}
+    all_runs = {n: target_runs(t, quick, seeds, arms(n), sched[n]) for n, t in targets.items()}
     results, comps = {}, {}
     for name, tr in all_runs.items():
         r, c = target_measures(name, tr, seeds); results.update(r); comps.update(c)
