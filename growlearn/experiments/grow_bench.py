@@ -556,11 +556,14 @@ def _plot_compute(all_runs, seeds):
 
 # %% ../../nbs/experiments/grow_bench.ipynb #f8d02dc3
 def _first_run(out_dir) -> dict:
-    "The record of the first run (fixed plans, seeds 0–2), carried into each new record so that no arm is dropped"
-    p = results_dir(out_dir)/'grow_compute.json'
-    if not p.exists(): return {}
-    rec = json.loads(p.read_text())
-    return {'first_run': rec.get('first_run') or {k: rec.get(k) for k in ('commit', 'seeds', 'config', 'results', 'comparisons', 'wall_s')}}
+    "The record of the first full run (fixed plans, seeds 0–2), from `out_dir`'s or the repository's record, carried into each new record"
+    import growlearn
+    for p in (results_dir(out_dir)/'grow_compute.json', Path(growlearn.__file__).parents[1]/'bench_results'/'grow_compute.json'):
+        rec = json.loads(p.read_text()) if p.exists() else {}
+        if rec.get('first_run'): return {'first_run': rec['first_run']}
+        if rec and not rec['config']['quick'] and 'chosen' not in rec['config']:   # the first run itself
+            return {'first_run': {k: rec.get(k) for k in ('commit', 'seeds', 'config', 'results', 'comparisons', 'wall_s')}}
+    return {}
 
 @register('grow_compute')
 def grow_compute_bench(quick:bool=False, out_dir=None) -> dict:
