@@ -21,16 +21,16 @@ from fastai.layers import ResBlock, ConvLayer
 from ..core import quiet, rebuild_optimizer, snapshot, snapshot_diff, dtype_rtol
 from ..data import digits_dls, mnist_dls, heldout_tensors, digits_tensors, vision_tensors, TensorPair, TensorDL
 from ..models import seed_cnn
-from ..bench import register, summarize, compare, write_result
+from ..bench import register, results_dir, summarize, compare, write_result
 from ..grow import (deepen, widen, growth_diffs, outputs_in, realistic_norms, replay, grow, GROW_OPS, GrowCallback,
                             GrowthStep, CountFlops, train_step_flops, zero_branch)
 
 # %% auto #0
-__all__ = ['DROP', 'ARCHS', 'REFUSED', 'COMPUTE', 'LSTMNet', 'gelu_mlp', 'small_tabular', 'small_vit', 'arch_model',
+__all__ = ['DROP', 'ARCHS', 'REFUSED', 'COMPUTE', 'PLANS', 'LSTMNet', 'gelu_mlp', 'small_tabular', 'small_vit', 'arch_model',
            'dropout_off', 'arch_exactness', 'arch_refusal', 'bench_data', 'accuracy_on', 'RawLoss', 'reseed',
            'continuity_run', 'fresh_init', 'insertion_experiment', 'grow_bench', 'StreamDL', 'holdout', 'stream_data',
            'res_cnn', 'MixerBlock', 'Mixer', 'cnn_plan', 'mixer_plan', 'plan_step_flops', 'Trace', 'loss_spikes',
-           'compute_run', 'flops_to_reach', 'target_runs', 'target_measures', 'grow_compute_bench']
+           'compute_run', 'flops_to_reach', 'select_plan', 'target_runs', 'target_measures', 'grow_compute_bench']
 
 # %% ../../nbs/experiments/grow_bench.ipynb #b66102ba
 class LSTMNet(nn.Module):
@@ -318,10 +318,12 @@ def holdout(n:int, n_valid:int, seed:int=0):
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_valid:].sort().values, perm[:n_valid].sort().values
 
-COMPUTE = {  # quick: a smoke run of the machinery; full: sized to run in about 20 min on one CPU thread
-    True: dict(data='digits 16x16 (validation split doubles as test)', size=16, bs=32, epoch_steps=5, B_epochs=4, seeds=[0]),
+COMPUTE = {  # quick: a smoke run of the machinery; full: sized to run in about 25 min on one CPU thread
+    True: dict(data='digits 16x16 (validation split doubles as test)', size=16, bs=32, epoch_steps=5, B_epochs=3, seeds=[0],
+               plans=('identity', 'identity, 4 stages'), select_seeds=[100], select_at=0.7, budgets=[0.5, 1.0], plan_budgets=[1.0]),
     False: dict(data='Fashion-MNIST, 2x2-average-pooled to 14x14 (1,000 training images held out for validation; the 10,000 test images)',
-                size=14, bs=64, epoch_steps=20, B_epochs=20, seeds=[0, 1, 2])}
+                size=14, bs=64, epoch_steps=20, B_epochs=20, seeds=[3, 4, 5], plans=None, select_seeds=[100], select_at=0.7,
+                budgets=[0.5, 0.75, 1.0])}
 
 def _small_fmnist(train:bool):
     x, y = vision_tensors('fashion_mnist', train)
@@ -375,32 +377,47 @@ class Mixer(nn.Module):
     def forward(self, x): return self.head(self.norm(self.blocks(self.embed(x).flatten(2).transpose(1, 2))).mean(1))
 
 # %% ../../nbs/experiments/grow_bench.ipynb #059088bf
+def _times(at, n:int) -> list:
+    "When each of `n` steps happens: `at` a fraction of training, or a tuple of them (the steps in consecutive, equal chunks)"
+    ts = at if isinstance(at, (tuple, list)) else (at,)
+    return [ts[i * len(ts) // n] for i in range(n)]
+
 def cnn_plan(depth_op='deepen', width_op='widen', at=(0.3, 0.6), c:int=16):
     "Grow `res_cnn(c, 1, 0.5)` into `res_cnn(c, 2, 1.0)`: a block after each stage's block at `at[0]`, every inner width doubled at `at[1]`"
-    deep = [GrowthStep('stack' if depth_op == 'stack' and s == 1 else 'deepen', at=at[0], after=f'{s}.0',
-                       **({} if depth_op == 'stack' and s == 1 else {'how': 'residual'})) for s in (1, 2, 3)]
-    wide = [GrowthStep(width_op, at=at[1], layer=f'{s}.{b}.convpath.0.0', next_layer=f'{s}.{b}.convpath.1.0', new_width=nf,
-                       **({'split': 'zero'} if width_op == 'widen' else {})) for s, nf in zip((1, 2, 3), (c, 2*c, 4*c)) for b in ('0', '0_1')]
+    deep = [GrowthStep('stack' if depth_op == 'stack' and s == 1 else 'deepen', at=t, after=f'{s}.0',
+                       **({} if depth_op == 'stack' and s == 1 else {'how': 'residual'})) for s, t in zip((1, 2, 3), _times(at[0], 3))]
+    where = [(s, nf, b) for s, nf in zip((1, 2, 3), (c, 2*c, 4*c)) for b in ('0', '0_1')]
+    wide = [GrowthStep(width_op, at=t, layer=f'{s}.{b}.convpath.0.0', next_layer=f'{s}.{b}.convpath.1.0', new_width=nf,
+                       **({'split': 'zero'} if width_op == 'widen' else {})) for (s, nf, b), t in zip(where, _times(at[1], 6))]
     return deep + wide
 
 def mixer_plan(depth_op='deepen', width_op='widen', at=(0.3, 0.6), depth:int=2, ch:int=256):
-    "Grow `Mixer(depth=depth, ch_hidden=ch//4)` to twice the blocks and channel-MLP width `ch`"
-    deep = [GrowthStep(depth_op, at=at[0], after=f'blocks.{i}', **({'how': 'residual'} if depth_op == 'deepen' else {})) for i in range(depth)]
-    wide = [GrowthStep(width_op, at=at[1], layer=f'blocks.{n}.ch.0', next_layer=f'blocks.{n}.ch.2', new_width=ch,
-                       **({'split': 'zero'} if width_op == 'widen' else {})) for i in range(depth) for n in (str(i), f'{i}_1')]
+    "Grow `Mixer(depth=depth, ch_hidden=ch//4)` to twice the blocks and channel-MLP width `ch`, at the times `at` (as in `cnn_plan`)"
+    deep = [GrowthStep(depth_op, at=t, after=f'blocks.{i}', **({'how': 'residual'} if depth_op == 'deepen' else {}))
+            for i, t in zip(range(depth), _times(at[0], depth))]
+    where = [n for i in range(depth) for n in (str(i), f'{i}_1')]
+    wide = [GrowthStep(width_op, at=t, layer=f'blocks.{n}.ch.0', next_layer=f'blocks.{n}.ch.2', new_width=ch,
+                       **({'split': 'zero'} if width_op == 'widen' else {})) for n, t in zip(where, _times(at[1], 2 * depth))]
     return deep + wide
 
 # %% ../../nbs/experiments/grow_bench.ipynb #e349f78c
+PLANS = {  # name: (depth op, width op, when to deepen, when to widen, GrowCallback kwargs); the first three are the fixed plans of the first run
+ 'identity': ('deepen', 'widen', 0.3, 0.6, {}),
+ 'stack + GradMax': ('stack', 'widen_grad', 0.3, 0.6, {}),
+ 'identity, warm-up': ('deepen', 'widen', 0.3, 0.6, {'opt_at_growth': 'warmup', 'warmup_steps': 30}),
+ 'identity, early': ('deepen', 'widen', 0.15, 0.4, {}),
+ 'identity, late': ('deepen', 'widen', 0.5, 0.75, {}),
+ 'identity, 4 stages': ('deepen', 'widen', (0.15, 0.3), (0.45, 0.6), {}),
+ 'stack': ('stack', 'widen', 0.3, 0.6, {})}
+
 def _targets(quick:bool) -> dict:
-    "Per target: the full and the small model, the plans, the learning-rate grid"
+    "Per target: the full and the small model, the candidate plans (those of `PLANS` named in `COMPUTE[quick]['plans']`, or all), the learning rate"
     c, dim, ch, size, patch = (8, 32, 64, 16, 4) if quick else (16, 32, 128, 14, 2)
+    plans = lambda fn, **kw: {p: (fn(d, w, (a0, a1), **kw), cb) for p, (d, w, a0, a1, cb) in PLANS.items() if COMPUTE[quick]['plans'] is None or p in COMPUTE[quick]['plans']}
     return {
-     'ResNet CNN': dict(full=lambda: res_cnn(c, 2, 1.0), small=lambda: res_cnn(c, 1, 0.5), lrs=(2e-3, 5e-3),
-                        plans={'identity': (cnn_plan(c=c), {}), 'stack + GradMax': (cnn_plan('stack', 'widen_grad', c=c), {}),
-                               'identity, warm-up': (cnn_plan(c=c), {'opt_at_growth': 'warmup', 'warmup_steps': 30})}),
-     'MLP-Mixer': dict(full=lambda: Mixer(dim, 4, dim, ch, patch, size), small=lambda: Mixer(dim, 2, dim, ch // 4, patch, size), lrs=(2e-3, 5e-3),
-                       plans={'identity': (mixer_plan(ch=ch), {}), 'stack + GradMax': (mixer_plan('stack', 'widen_grad', ch=ch), {}),
-                              'identity, warm-up': (mixer_plan(ch=ch), {'opt_at_growth': 'warmup', 'warmup_steps': 30})})}
+     'ResNet CNN': dict(full=lambda: res_cnn(c, 2, 1.0), small=lambda: res_cnn(c, 1, 0.5), lr=5e-3, plans=plans(cnn_plan, c=c)),
+     'MLP-Mixer': dict(full=lambda: Mixer(dim, 4, dim, ch, patch, size), small=lambda: Mixer(dim, 2, dim, ch // 4, patch, size), lr=2e-3,
+                       plans=plans(mixer_plan, ch=ch))}
 
 # %% ../../nbs/experiments/grow_bench.ipynb #98384c95
 def plan_step_flops(small, plan, xb, yb, loss_func=F.cross_entropy) -> float:
@@ -462,29 +479,27 @@ def flops_to_reach(points, target:float):
     return None
 
 # %% ../../nbs/experiments/grow_bench.ipynb #2ed45c10
-def target_runs(target:dict, quick:bool, seeds) -> dict:
-    "Every run of `target`: learning rates chosen on validation, then scratch at 0.5/0.75/1 B and each plan at its budgets, per seed"
+def _schedule(target:dict, quick:bool):
+    "`(epochs(arm, r), target's FLOPs per step, each plan's mean FLOPs per step)`: an arm's epochs for a budget of r × B"
     B = COMPUTE[quick]['B_epochs']
     dls, _ = stream_data(quick, 0)
     xb, yb = dls.train.one_batch()
     full = train_step_flops(target['full'](), xb, yb, F.cross_entropy)
     per_step = {p: plan_step_flops(target['small'](), plan, xb, yb) for p, (plan, _) in target['plans'].items()}
-    epochs = lambda arm, r: round(r * B) if arm == 'scratch' else max(1, round(r * B * full / per_step[arm]))
-    cache = {}
-    def run(arm, r, seed, lr):
-        if (arm, r, seed, lr) not in cache: cache[arm, r, seed, lr] = dict(compute_run(target, arm, epochs(arm, r), seed, lr, quick), r=r)
-        return cache[arm, r, seed, lr]
-    lrs = target['lrs'][:1] if quick else target['lrs']
-    lr = {a: max(lrs, key=lambda l: run(a, 1.0, seeds[0], l)['valid']) for a in ['scratch', *target['plans']]}
-    s0 = run('scratch', 1.0, seeds[0], lr['scratch'])['valid']
-    reach = lambda p: run(p, 1.0, seeds[0], lr[p])['valid'] >= s0       # on validation, seed 0: where to look for the crossing
-    budgets = {p: [1.0] if quick or 'warm' in p else [0.5, 0.75, 1.0] if reach(p) else [1.0, 1.25] for p in target['plans']}
-    budgets['scratch'] = [0.5, 1.0] if quick else [0.5, 0.75, 1.0]
-    for seed in seeds:
-        for arm, rs in budgets.items():
-            for r in rs: run(arm, r, seed, lr[arm])
-    return dict(runs=[v for (a, r, s, l), v in cache.items() if l == lr[a]], lr=lr, budgets=budgets, B_epochs=B,
-                full_step_flops=full, plan_step_flops=per_step, lr_trials=[dict(arm=a, lr=l, valid=v['valid']) for (a, r, s, l), v in cache.items() if r == 1.0 and s == seeds[0]])
+    return (lambda arm, r: round(r * B) if arm == 'scratch' else max(1, round(r * B * full / per_step[arm]))), full, per_step
+
+def select_plan(target:dict, quick:bool, seeds, r:float=0.7, sched=None) -> tuple:
+    "Validation accuracy of scratch at 1 × B and of every plan at `r` × B on `seeds` (not the final seeds; never the test images): the best plan"
+    epochs, _, _ = sched or _schedule(target, quick)
+    val = lambda arm, r: float(np.mean([compute_run(target, arm, epochs(arm, r), s, target['lr'], quick)['valid'] for s in seeds]))
+    trials = {'scratch @ 1.0B': val('scratch', 1.0), **{f'{p} @ {r}B': val(p, r) for p in target['plans']}}
+    return max(target['plans'], key=lambda p: trials[f'{p} @ {r}B']), trials
+
+def target_runs(target:dict, quick:bool, seeds, arms:dict, sched=None) -> dict:
+    "The final runs of `target`: every arm ('scratch' or a plan) at each of its budgets (fractions of B), per seed"
+    epochs, full, per_step = sched or _schedule(target, quick)
+    runs = [dict(compute_run(target, a, epochs(a, r), s, target['lr'], quick), r=r) for s in seeds for a, rs in arms.items() for r in rs]
+    return dict(runs=runs, lr=target['lr'], budgets=arms, B_epochs=COMPUTE[quick]['B_epochs'], full_step_flops=full, plan_step_flops=per_step)
 
 # %% ../../nbs/experiments/grow_bench.ipynb #e5331c2c
 def _get(runs, arm, r, seed): return next(x for x in runs if x['arm'] == arm and x['r'] == r and x['seed'] == seed)
@@ -540,28 +555,39 @@ def _plot_compute(all_runs, seeds):
     return fig
 
 # %% ../../nbs/experiments/grow_bench.ipynb #f8d02dc3
+def _first_run(out_dir) -> dict:
+    "The record of the first full run (fixed plans, seeds 0–2), from `out_dir`'s or the repository's record, carried into each new record"
+    import growlearn
+    for p in (results_dir(out_dir)/'grow_compute.json', Path(growlearn.__file__).parents[1]/'bench_results'/'grow_compute.json'):
+        rec = json.loads(p.read_text()) if p.exists() else {}
+        if rec.get('first_run'): return {'first_run': rec['first_run']}
+        if rec and not rec['config']['quick'] and 'chosen' not in rec['config']:   # the first run itself
+            return {'first_run': {k: rec.get(k) for k in ('commit', 'seeds', 'config', 'results', 'comparisons', 'wall_s')}}
+    return {}
+
 @register('grow_compute')
 def grow_compute_bench(quick:bool=False, out_dir=None) -> dict:
-    "Growth plans vs training from scratch, FLOPs-matched: FLOPs to reach the from-scratch accuracy, accuracy at equal FLOPs"
-    t0 = time.perf_counter()
-    seeds = COMPUTE[quick]['seeds']
-    all_runs = {name: target_runs(t, quick, seeds) for name, t in _targets(quick).items()}
+    "Growth plans vs training from scratch, FLOPs-matched: a plan chosen on validation, then FLOPs to reach scratch's accuracy and accuracy at equal FLOPs"
+    t0, cfg, targets = time.perf_counter(), COMPUTE[quick], _targets(quick)
+    seeds, sched = cfg['seeds'], {n: _schedule(t, quick) for n, t in targets.items()}
+    sel = {n: select_plan(t, quick, cfg['select_seeds'], cfg['select_at'], sched[n]) for n, t in targets.items()}
+    arms = lambda n: {'scratch': cfg['budgets'], sel[n][0]: cfg.get('plan_budgets', cfg['budgets'])}
+    all_runs = {n: target_runs(t, quick, seeds, arms(n), sched[n]) for n, t in targets.items()}
     results, comps = {}, {}
     for name, tr in all_runs.items():
         r, c = target_measures(name, tr, seeds); results.update(r); comps.update(c)
     fig = _plot_compute(all_runs, seeds)
-    cfg = COMPUTE[quick]
     config = dict(quick=quick, data=cfg['data'], batch=cfg['bs'], epoch_steps=cfg['epoch_steps'], B_epochs=cfg['B_epochs'],
-                  schedule='one-cycle Adam', threads=torch.get_num_threads(),
-                  lr_grid={n: list(t['lrs']) for n, t in _targets(quick).items()}, chosen_lr={n: tr['lr'] for n, tr in all_runs.items()},
-                  budgets={n: tr['budgets'] for n, tr in all_runs.items()},
+                  schedule='one-cycle Adam', threads=torch.get_num_threads(), lr={n: t['lr'] for n, t in targets.items()},
+                  candidates={p: PLANS[p] for p in next(iter(targets.values()))['plans']}, select_seeds=cfg['select_seeds'], select_at=cfg['select_at'],
+                  chosen={n: s[0] for n, s in sel.items()}, budgets={n: tr['budgets'] for n, tr in all_runs.items()},
                   flops='torch.utils.flop_counter.FlopCounterMode, forward + backward of the trainable parameters, training steps only',
                   flops_ratio='FLOPs a plan needs to reach the from-scratch test accuracy at 1 B (interpolated between its budgets) / the '
                               'from-scratch FLOPs; where not reached within its largest budget, that budget (a lower bound, reached = 0)')
-    extra = {'runs': {n: [{k: v for k, v in x.items() if k != 'curve'} for x in tr['runs']] for n, tr in all_runs.items()},
-             'curves_seed0_1B': {n: {x['arm']: x['curve'] for x in tr['runs'] if x['seed'] == seeds[0] and x['r'] == 1.0} for n, tr in all_runs.items()},
-             'step_flops': {n: dict(full=tr['full_step_flops'], plans=tr['plan_step_flops']) for n, tr in all_runs.items()},
-             'lr_trials': {n: tr['lr_trials'] for n, tr in all_runs.items()}}
+    extra = {'selection_valid_acc': {n: s[1] for n, s in sel.items()},
+             'runs': {n: [{k: v for k, v in x.items() if k != 'curve'} for x in tr['runs']] for n, tr in all_runs.items()},
+             'curves_first_seed_1B': {n: {x['arm']: x['curve'] for x in tr['runs'] if x['seed'] == seeds[0] and x['r'] == 1.0} for n, tr in all_runs.items()},
+             'step_flops': {n: dict(full=tr['full_step_flops'], plans=tr['plan_step_flops']) for n, tr in all_runs.items()}, **_first_run(out_dir)}
     path = write_result('grow_compute', config, seeds, results, comps, wall_s=time.perf_counter() - t0, fig=fig, out_dir=out_dir, extra=extra)
     plt.close(fig)
-    return dict(path=str(path), results={k: summarize(v) for k, v in results.items()}, comparisons=comps, runs=all_runs)
+    return dict(path=str(path), results={k: summarize(v) for k, v in results.items()}, comparisons=comps, runs=all_runs, selection=sel)
