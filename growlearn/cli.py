@@ -54,9 +54,9 @@ def arm_fastai_fine_tune(pre, dls, epochs, lr=3e-3):
     l = _learner(dls, _transfer_model(pre, _n_out(dls))); l.fine_tune(epochs - 1, lr); return l
 
 def arm_gradmask(pre, dls, epochs, lr=3e-3, dl_pre=None):
-    "fine-tuning where the kernels whose activations match on digits 0–4 and 5–9 stay frozen (`GradMaskCallback`)"
+    "fine-tuning where the kernels whose activations match on digits 0–4 and 5–9 stay frozen (`GradMaskCallback(mode='freeze')`)"
     from growlearn.gradmask import GradMaskCallback
-    l = _learner(dls, _transfer_model(pre, _n_out(dls)), cbs=GradMaskCallback(dl_pre=dl_pre, quantile=0.5))
+    l = _learner(dls, _transfer_model(pre, _n_out(dls)), cbs=GradMaskCallback(dl_pre=dl_pre, mode='freeze', quantile=0.5))
     l.fit_one_cycle(epochs, lr); return l
 
 def arm_grow(pre, dls, epochs, lr=3e-3):
