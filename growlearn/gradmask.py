@@ -480,6 +480,7 @@ def _stale(self:GradMaskCallback):
 
 @patch
 def before_fit(self:GradMaskCallback):
+    "Make the masks (again if the model or its structure changed); across processes, check every rank has the same"
     if self._stale(): self.gm = self._make()
     if _distributed() and not all(_dist().same_on_all_ranks(m) for m in self.gm.masks.values()):
         raise RuntimeError("GradMask: the processes made different masks; the statistics of each process's data were not merged")
@@ -487,20 +488,28 @@ def before_fit(self:GradMaskCallback):
 
 @patch
 def before_batch(self:GradMaskCallback):
+    "Keep the values of the held-back rows before the training step"
     if self.training: self.gm.save()
 
 @patch
-def after_backward(self:GradMaskCallback): self.gm.apply()
+def after_backward(self:GradMaskCallback):
+    "Mask the gradients of the frozen kernels"
+    self.gm.apply()
 
 @patch
-def after_step(self:GradMaskCallback): self.gm.restore(self.learn.opt)
+def after_step(self:GradMaskCallback):
+    "Undo the optimizer's change to the frozen rows (weight decay, momentum) and its state for them"
+    self.gm.restore(self.learn.opt)
 
 @patch
 def after_batch(self:GradMaskCallback):
+    "If the step was cancelled, restore the rows the forward pass may have changed"
     if self.gm._saved is not None: self.gm.restore()      # the step was cancelled: undo what the forward pass changed
 
 @patch
-def after_epoch(self:GradMaskCallback): self.gm.history.append(self.gm.frozen_frac)
+def after_epoch(self:GradMaskCallback):
+    "Record the fraction of kernels held back this epoch"
+    self.gm.history.append(self.gm.frozen_frac)
 
 # %% ../nbs/21_gradmask.ipynb #349dcec0
 def _tabular_pre_dl():

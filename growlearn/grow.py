@@ -1146,6 +1146,7 @@ def _rank0(self:GrowCallback, flag:bool) -> bool:
 # %% ../nbs/10_grow.ipynb #b44f0ced
 @patch
 def after_batch(self:GrowCallback):
+    "Count the step's FLOPs; apply the growth steps whose fraction of training is reached"
     if not self.training: return
     if self.meter is not None: self.meter.add(self.learn)
     for i, s in enumerate(self.plan):
@@ -1210,6 +1211,7 @@ def _unfreeze(self:GrowCallback):
 
 @patch
 def before_step(self:GrowCallback):
+    "Refuse new tensors that get no gradient two steps after a growth; ramp the learning rate after a growth (`opt_at_growth='warmup'`); keep the new layers' values when their step is scaled"
     if self.watch:   # only tensors that train can be expected to get a gradient (new layers of a frozen group don't)
         self.watch = {k: v for k, v in self.watch.items() if v[1].requires_grad and (v[1].grad is None or not bool(v[1].grad.abs().max() > 0))}
         self.watch_steps += 1
@@ -1224,6 +1226,7 @@ def before_step(self:GrowCallback):
 
 @patch
 def after_step(self:GrowCallback):
+    "Scale the step of the new layers by `new_lr_mult`; restore the learning rates the warm-up ramp lowered"
     with torch.no_grad():
         for p, old in self.stash.items(): p.lerp_(old, 1 - self.new_lr_mult)   # step scaled by `new_lr_mult`
     self.stash = {}
@@ -1232,6 +1235,7 @@ def after_step(self:GrowCallback):
 
 @patch
 def after_fit(self:GrowCallback):
+    "Unfreeze what the callback froze; drop the held batch and per-fit state (nothing of the data is kept)"
     self._unfreeze(); self.watch, self.stash, self.held = {}, {}, None
     TrackerCallback.after_fit(self)
 

@@ -61,19 +61,29 @@ def _freeze_blocks(model, k):
     for i in range(k):
         for p in model.body[i].parameters(): p.requires_grad_(False)
 
-def arm_finetune(learn, epochs, lr): learn.fit_one_cycle(epochs, lr)
-def arm_fine_tune_default(learn, epochs, lr=3e-3): learn.fine_tune(epochs, lr)
-def arm_linear_probe(learn, epochs, lr): learn.freeze(); learn.fit_one_cycle(epochs, lr)
+def arm_finetune(learn, epochs, lr):
+    "Plain fine-tuning of every layer, one-cycle"
+    learn.fit_one_cycle(epochs, lr)
+def arm_fine_tune_default(learn, epochs, lr=3e-3):
+    "fastai's `fine_tune` with its defaults"
+    learn.fine_tune(epochs, lr)
+def arm_linear_probe(learn, epochs, lr):
+    "Only the head trains (the body frozen by the splitter)"
+    learn.freeze(); learn.fit_one_cycle(epochs, lr)
 def arm_lp_ft(learn, epochs, lr, lp_lr=1e-2):
+    "A third of the epochs linear probe, then everything (LP-FT)"
     k = max(1, epochs // 3)
     learn.freeze(); learn.fit_one_cycle(k, lp_lr); learn.unfreeze(); learn.fit_one_cycle(epochs - k, lr)
-def arm_freeze_k(learn, epochs, lr, k): _freeze_blocks(learn.model, k); learn.fit_one_cycle(epochs, lr)
+def arm_freeze_k(learn, epochs, lr, k):
+    "The first `k` blocks frozen, the rest fine-tuned"
+    _freeze_blocks(learn.model, k); learn.fit_one_cycle(epochs, lr)
 def arm_scratch(learn, epochs, lr):
     "The same architecture trained from scratch: every layer re-initialised (BatchNorm statistics too)"
     for m in learn.model.modules():
         if hasattr(m, 'reset_parameters'): m.reset_parameters()
     learn.fit_one_cycle(epochs, lr)
 def arm_masked(learn, epochs, lr, masks):
+    "Fine-tuning with the given kernel masks (`GradMaskCallback(masks=...)`)"
     learn.add_cb(GradMaskCallback(masks=masks)); learn.fit_one_cycle(epochs, lr)
 
 def run_arm(fn, pre, data, seed, epochs, bs=32, **config):
@@ -327,6 +337,7 @@ def _fewshot(quick, out_dir, seeds, epochs, costs, log):
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #3c83c8a8
 def arm_masked_opts(learn, epochs, lr, masks, **gm_kw):
+    "Fine-tuning with the given masks and `GradMaskCallback` options"
     learn.add_cb(GradMaskCallback(masks=masks, **gm_kw)); learn.fit_one_cycle(epochs, lr)
 
 ABLATIONS = ('train_bn', 'bn_stats_update', 'q=0.25', 'random+train_bn')
@@ -480,19 +491,29 @@ def _body_only(model, keep=()):
 def _adabn(learn):
     adapt_bn(learn.model, learn.dls.train, max_batches=None)
 
-def a_finetune(learn, ctx, epochs, lr): learn.fit_one_cycle(epochs, lr)
-def a_linear_probe(learn, ctx, epochs, lr): learn.freeze(); learn.fit_one_cycle(epochs, lr)
+def a_finetune(learn, ctx, epochs, lr):
+    "Full fine-tuning, one-cycle"
+    learn.fit_one_cycle(epochs, lr)
+def a_linear_probe(learn, ctx, epochs, lr):
+    "Linear probe: only the head trains"
+    learn.freeze(); learn.fit_one_cycle(epochs, lr)
 def a_lp_ft(learn, ctx, epochs, lr, lp_lr=1e-2):
+    "LP-FT: a third of the epochs linear probe, then everything"
     k = max(1, epochs // 3)
     learn.freeze(); learn.fit_one_cycle(k, lp_lr); learn.unfreeze(); learn.fit_one_cycle(epochs - k, lr)
 def a_surgical(learn, ctx, epochs, lr, block):
+    "Surgical fine-tuning: only body block `block` (and the head) train"
     _body_only(learn.model, (block,)); learn.fit_one_cycle(epochs, lr)
 def a_adabn(learn, ctx, epochs, lr=None):
+    "AdaBN: BatchNorm statistics re-estimated on the new data; then the head alone trains, if there is a new one"
     _adabn(learn)
     if lr is None: return                                   # a kept head: AdaBN alone, nothing to train
     _body_only(learn.model); learn.fit_one_cycle(epochs, lr, cbs=BodyEval())
-def a_adabn_ft(learn, ctx, epochs, lr): _adabn(learn); learn.fit_one_cycle(epochs, lr)
+def a_adabn_ft(learn, ctx, epochs, lr):
+    "AdaBN, then full fine-tuning"
+    _adabn(learn); learn.fit_one_cycle(epochs, lr)
 def a_l2sp(learn, ctx, epochs, lr, alpha, rows=None):
+    "L2-SP: fine-tuning with a pull of strength `alpha` toward the pre-trained weights"
     learn.fit_one_cycle(epochs, lr, cbs=PullToStart(alpha, rows and rows(learn.model)))
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #7f9cd24f
@@ -508,6 +529,7 @@ def a_masked(learn, ctx, epochs, lr, masks, **kw):
     "`GradMaskCallback(masks=...)`: masks computed once per seed; BatchNorm options as `PREVIOUS_DEFAULT` unless given"
     learn.fit_one_cycle(epochs, lr, cbs=GradMaskCallback(masks=masks, **{**PREVIOUS_DEFAULT, **kw}))
 def a_block(learn, ctx, epochs, lr, block, adabn=False):
+    "Only the block the statistics chose trains (automatic surgical fine-tuning), after AdaBN if `adabn`"
     if adabn: _adabn(learn)
     a_surgical(learn, ctx, epochs, lr, block)
 

@@ -43,9 +43,15 @@ class LSTMNet(nn.Module):
         out, (h, c) = self.lstm(self.emb(x))
         return self.head(out[:, -1]), h
 
-def gelu_mlp(): return nn.Sequential(nn.Linear(10, 32), nn.GELU(), nn.Linear(32, 16), nn.GELU(), nn.Dropout(0.1), nn.Linear(16, 3))
-def small_tabular(): return TabularModel([(4, 3)], n_cont=3, out_sz=2, layers=[16, 8], ps=[0.1, 0.1])
-def small_vit(): return tvm.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_classes=10)
+def gelu_mlp():
+    "An MLP with GELU activations and dropout (10 inputs, 3 outputs)"
+    return nn.Sequential(nn.Linear(10, 32), nn.GELU(), nn.Linear(32, 16), nn.GELU(), nn.Dropout(0.1), nn.Linear(16, 3))
+def small_tabular():
+    "fastai's `TabularModel`: one categorical variable, 3 continuous, layers of 16 and 8 with dropout"
+    return TabularModel([(4, 3)], n_cont=3, out_sz=2, layers=[16, 8], ps=[0.1, 0.1])
+def small_vit():
+    "A torchvision `VisionTransformer` of 2 layers on 32×32 images"
+    return tvm.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_classes=10)
 
 def _gen(): return torch.Generator().manual_seed(1)
 def _img(): return torch.randn(2, 3, 32, 32, generator=_gen())
