@@ -12,3 +12,9 @@ def launch(script, out, procs:int, *args, timeout:int=300):
 def maxdiff(a:dict, b:dict) -> float:
     "Largest |Δ| between the floating-point tensors of two state dicts"
     return max(float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].is_floating_point())
+
+def two_and_one(script, out, pattern:str='*.pt') -> dict:
+    "Launch `script` on 2 processes, then on 1; the tensors each process saved in `out`, by file stem"
+    import torch
+    launch(script, out, 2); launch(script, out, 1)
+    return {p.stem: torch.load(p) for p in out.glob(pattern)}

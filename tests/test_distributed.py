@@ -4,7 +4,7 @@
 over ranks by `growlearn.distrib.GlooSyncBatchNorm`), and every rank must end with identical weights.
 """
 import subprocess, sys
-from distrib_launch import launch
+from distrib_launch import launch, maxdiff, two_and_one
 from pathlib import Path
 import pytest, torch
 
@@ -15,12 +15,9 @@ TOL = 1e-5     # weights are of order 1; Adam steps of 3e-3; measured max |Î”| â
 def _launch(out, procs, *args): launch(SCRIPT, out, procs, *args)
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp('distrib')
-    _launch(out, 2); _launch(out, 1)
-    return {p.stem: torch.load(p) for p in out.glob('*.pt')}
+def runs(tmp_path_factory): return two_and_one(SCRIPT, tmp_path_factory.mktemp('distrib'), '*.pt')
 
-def _maxdiff(a, b): return max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+_maxdiff = maxdiff
 
 def test_ranks_end_identical(runs):
     assert set(runs) == {'2_0', '2_1', '1_0'}

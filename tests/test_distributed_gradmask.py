@@ -4,7 +4,7 @@ The statistics of each rank's shard are merged before the masks are made, so bot
 makes from all the data; frozen rows stay bit-identical to the pre-trained weights on every rank; the ranks end with
 identical weights, and 2 processes × half of each batch train the model 1 process × the whole batch trains.
 """
-from distrib_launch import launch
+from distrib_launch import maxdiff, two_and_one
 from pathlib import Path
 import pytest, torch
 
@@ -13,15 +13,11 @@ SCRIPT = ROOT/'tests'/'distrib_gradmask_check.py'
 TOL = 1e-5     # weights of order 1, Adam steps of 3e-3 over 8 steps; measured max |Δ| in the section "Across processes" of 21_gradmask
 MODES = ('freeze', 'pull')
 
-def _launch(out, procs): launch(SCRIPT, out, procs)
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp('distrib_gradmask')
-    _launch(out, 2); _launch(out, 1)
-    return {p.stem: torch.load(p) for p in out.glob('gm_*.pt')}
+def runs(tmp_path_factory): return two_and_one(SCRIPT, tmp_path_factory.mktemp('distrib_gradmask'), 'gm_*.pt')
 
-def _maxdiff(a, b): return max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+_maxdiff = maxdiff
 
 @pytest.mark.parametrize('mode', MODES)
 def test_the_callback_acted_on_merged_statistics(runs, mode):

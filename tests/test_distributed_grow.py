@@ -4,8 +4,7 @@ Every rank must grow at the same step with the same operations (Net2Wider at 30 
 check batch at 60 %, an identity layer on a validation-loss plateau), end with identical weights and growth logs, and
 train what one process trains on whole batches; a growth refused on one rank must be refused, and undone, on all.
 """
-import subprocess, sys
-from distrib_launch import launch
+from distrib_launch import maxdiff, two_and_one
 from pathlib import Path
 import pytest, torch
 
@@ -13,15 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT/'tests'/'distrib_grow_check.py'
 TOL = 1e-5     # weights of order 10; Adam steps of 3e-3; measured max |Δ| 2.4e-7 over 12 steps and 3 growths
 
-def _launch(out, procs): launch(SCRIPT, out, procs)
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp('distrib_grow')
-    _launch(out, 2); _launch(out, 1)
-    return {p.stem: torch.load(p) for p in out.glob('*.pt')}
+def runs(tmp_path_factory): return two_and_one(SCRIPT, tmp_path_factory.mktemp('distrib_grow'), '*.pt')
 
-def _maxdiff(a, b): return max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+_maxdiff = maxdiff
 
 def test_every_rank_grows_the_same(runs):
     assert set(runs) == {'2_0', '2_1', '1_0'}
