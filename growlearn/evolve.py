@@ -273,8 +273,8 @@ def _const_grads(plan, gU, U, consts):
     return gc
 
 def _outer(A, B, out):
-    "`out = A @ B`; for a small inner size as rank-1 updates, which move less memory than a GEMM on such a shape"
-    if A.shape[1] > 4: return torch.mm(A, B, out=out)
+    "`out = A @ B`; a large output of a small inner size as rank-1 updates, which move less memory than a GEMM of that shape"
+    if A.shape[1] > 4 or out.numel() < 2**17: return torch.mm(A, B, out=out)     # small: the GEMM's one call is cheaper
     torch.mul(A[:, :1], B[0], out=out)
     for k in range(1, A.shape[1]): out.addcmul_(A[:, k:k + 1], B[k])
 
