@@ -228,7 +228,7 @@ def _fill(x, consts, plan):
         G = U.index_select(0, lv.idx)
         for op, s, e in lv.segs: OPS[op][0](G[s:e], G[n + s:n + e], out=H[s:e])
         if lv.n > n: torch.index_select(U[:lv.start], 0, lv.ida, out=H[n:])      # the operands lie below the block
-        torch.addcmul(sh[lv.off:lv.off + lv.n], H, sc[lv.off:lv.off + lv.n], out=H)
+        H.mul_(sc[lv.off:lv.off + lv.n]).add_(sh[lv.off:lv.off + lv.n])      # two passes, faster than a broadcast `addcmul`
         saved.append(G)
     return U, saved, sc
 
@@ -272,6 +272,12 @@ def _const_grads(plan, gU, U, consts):
     if len(plan.a_rows): _scatter_add(gc, plan.a_par, plan.a_s * gU.index_select(0, plan.a_rows).sum(1))
     return gc
 
+def _outer(A, B, out):
+    "`out = A @ B`; a large output of a small inner size as rank-1 updates, which move less memory than a GEMM of that shape"
+    if A.shape[1] > 4 or out.numel() < 2**17: return torch.mm(A, B, out=out)     # small: the GEMM's one call is cheaper
+    torch.mul(A[:, :1], B[0], out=out)
+    for k in range(1, A.shape[1]): out.addcmul_(A[:, k:k + 1], B[k])
+
 class _LayerEval(torch.autograd.Function):
     "`W V + b`, `V` the values in slot order; the backward walks the levels in reverse, accumulating in one buffer"
     @staticmethod
@@ -287,11 +293,11 @@ class _LayerEval(torch.autograd.Function):
         consts, W, U = ctx.saved_tensors
         plan, gyT = ctx.plan, gy.T.contiguous()
         gU = gyT.new_empty(plan.n_u, gyT.shape[1])
-        torch.mm(W.index_select(1, plan.w_rows).T, gyT, out=gU[:plan.c0])
+        _outer(W.index_select(1, plan.w_rows).T, gyT, gU[:plan.c0])
         gU[plan.c0:].zero_()
         for lv, G in zip(reversed(plan.levels), reversed(ctx.saved_G)): _level_back(lv, gU, G, ctx.sc)
         gc = _const_grads(plan, gU, U, consts).view(-1, 2) if ctx.needs_input_grad[1] else None
-        gW = W.new_zeros(W.shape).index_copy_(1, plan.w_rows, gyT @ U[:plan.c0].T)     # inactive slots' columns: 0
+        gW = W.new_zeros(W.shape).index_copy_(1, plan.w_rows, (U[:plan.c0] @ gyT.T).T)     # inactive slots' columns: 0
         return gU[:plan.n_in].T, gc, gW, gyT.sum(1), None
 
 # %% ../nbs/30_evolve.ipynb #f9aa8fe2

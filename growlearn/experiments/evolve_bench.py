@@ -6,7 +6,7 @@ Docs: https://growlearn.github.io/growlearn/experiments/evolve_bench.html.md"""
 
 # %% ../../nbs/experiments/evolve_bench.ipynb #7ace7c02
 from __future__ import annotations
-import copy, random, time, math, warnings
+import copy, json, random, time, math, warnings
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..evolve import EvolvingLayer, EvolveCallback, evolve_step, reset_slot_state, tidy_expression, OPS, CONST
@@ -16,7 +16,7 @@ from ..bench import register, write_result, summarize, compare, machine_info
 __all__ = ['FAMILY', 'POOLS', 'PRUNES', 'VALID_SEEDS', 'DIABETES_ARMS', 'NaiveOp', 'NaiveEvLayer', 'random_graph',
            'reference_diff', 'equivalence', 'full_layer', 'time_arms', 'speed_table', 'family_data', 'recovered',
            'evolve_recover', 'reproducible', 'gplearn_recover', 'have_gplearn', 'sweep', 'diabetes_splits',
-           'diabetes_arm', 'mutation_cost', 'evolve_bench']
+           'diabetes_arm', 'mutation_cost', 'evolve_bench', 'evolve_speed_bench']
 
 # %% ../../nbs/experiments/evolve_bench.ipynb #b1285f41
 class NaiveOp(nn.Module):
@@ -357,14 +357,36 @@ def _median_rows(blocks) -> list:
     "Speed rows with each time and ratio the median over independent `blocks` of `speed_table` rows"
     return [{k: (float(np.median([b[i][k] for b in blocks])) if isinstance(v, float) else v) for k, v in r.items()} for i, r in enumerate(blocks[0])]
 
-def _figure(speed, table, sweep_rows, diab):
+def _speed_blocks(quick:bool) -> list:
+    "The speed table, measured in 3 independent blocks (one small block when `quick`)"
+    return [speed_table((16,), (256,), reps=3)] if quick else [speed_table() for _ in range(3)]
+
+def _speed_results(blocks) -> dict:
+    "The speed arms of a record: each row's ratio to `nn.Linear` and the naive loop's to the batched layer, one value per block"
+    res = {}
+    for i, r in enumerate(blocks[0]):
+        res[f"speed: fwd+bwd / nn.Linear, {r['n_ops']} ops, batch {r['batch']}"] = [b[i]['slowdown_vs_linear'] for b in blocks]
+        res[f"speed: naive loop / batched, {r['n_ops']} ops, batch {r['batch']}"] = [b[i]['speedup_vs_naive'] for b in blocks]
+    return res
+
+def _speed_goals(speed) -> dict:
+    "The speed goals on the median rows: ≤ 10× `nn.Linear` at 256 ops × 4096, ≤ 5× at 64 ops"
+    r256 = next((r for r in speed if r['n_ops'] == 256 and r['batch'] == 4096), None)
+    return dict(within_10x_of_linear_256_ops_4096=r256['slowdown_vs_linear'] <= 10 if r256 else 'not measured',
+                within_5x_of_linear_64_ops={r['batch']: r['slowdown_vs_linear'] <= 5 for r in speed if r['n_ops'] == 64} or 'not measured')
+
+def _speed_axes(ax, speed):
+    "The speed panel: each row's fwd+bwd time over `nn.Linear`'s, the goals as lines"
+    xs = np.arange(len(speed))
+    ax.bar(xs, [r['slowdown_vs_linear'] for r in speed], color='C0')
+    ax.set_xticks(xs, [f"{r['n_ops']} ops\nB={r['batch']}" for r in speed], fontsize=8)
+    for y, c in ((5, 'C2'), (10, 'C3')): ax.axhline(y, ls='--', c=c, lw=0.8)
+    ax.set_ylabel('fwd+bwd time / nn.Linear (same params)'); ax.set_title('speed, CPU, 1 thread, median of 3 (lower is better)')
+
+def _figure(speed, table, sweep_rows):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(17, 4.5), gridspec_kw=dict(width_ratios=[1, 2.2, 1]))
-    xs = np.arange(len(speed))
-    axs[0].bar(xs, [r['slowdown_vs_linear'] for r in speed], color='C0')
-    axs[0].set_xticks(xs, [f"{r['n_ops']} ops\nB={r['batch']}" for r in speed], fontsize=8)
-    for y, c in ((5, 'C2'), (10, 'C3')): axs[0].axhline(y, ls='--', c=c, lw=0.8)
-    axs[0].set_ylabel('fwd+bwd time / nn.Linear (same params)'); axs[0].set_title('speed, CPU, 1 thread, median of 3 (lower is better)')
+    _speed_axes(axs[0], speed)
     names, arms = list(table), [a for a in ('evolving', 'random', 'gplearn') if any(a in r for r in table.values())]
     w = 0.8 / len(arms)
     for j, arm in enumerate(arms):
@@ -388,7 +410,7 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
     torch.set_num_threads(1)                                   # a shared machine: one thread, ratios measured side by side
     try:
         eq = equivalence(10 if quick else 100)
-        blocks = [speed_table((16,), (256,), reps=3)] if quick else [speed_table() for _ in range(3)]   # 3 independent blocks
+        blocks = _speed_blocks(quick)
         speed = _median_rows(blocks)
         sw = sweep(FAMILY[:1], (100,), (64,), (1,), rounds=3, steps=50, polish=50) if quick else sweep()
         budget_s = 1. if quick else 5.
@@ -403,9 +425,7 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
                'recovery: evolving (random growth)': _per_seed_rate(rec, 'random', few)}
     if have_gplearn(): results['recovery: gplearn'] = _per_seed_rate(rec, 'gplearn', few)
     for a, rs in diab.items(): results[f'diabetes {a} test MSE'] = [r['test'] for r in rs]
-    for i, r in enumerate(speed):
-        results[f"speed: fwd+bwd / nn.Linear, {r['n_ops']} ops, batch {r['batch']}"] = [b[i]['slowdown_vs_linear'] for b in blocks]
-        results[f"speed: naive loop / batched, {r['n_ops']} ops, batch {r['batch']}"] = [b[i]['speedup_vs_naive'] for b in blocks]
+    results.update(_speed_results(blocks))
     results['mutation round / epoch (CPU time)'] = [m / e for m, e in zip(cost['per_epoch']['mutation_s'], cost['per_epoch']['epoch_s'])]
     paired = lambda a, b: compare(a, b) if len(a) > 1 else {'mean': a[0] - b[0], 'ci95': None}
     ev5 = results['recovery: evolving (gradient growth)'][:len(few)]
@@ -413,7 +433,6 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
                    'diabetes: evolving - mlp (MSE)': paired(results['diabetes evolving test MSE'], results['diabetes mlp test MSE'])}
     if have_gplearn(): comparisons['recovery: evolving - gplearn'] = paired(ev5, results['recovery: gplearn'])
     overall = float(np.mean(results['recovery: evolving (gradient growth)']))
-    row = lambda n, b: next((r for r in speed if r['n_ops'] == n and r['batch'] == b), None)
     summary = dict(
         device=f"CPU ({machine_info()})", equivalence=eq, speed=speed, sweep=sw, recovery=table, recovery_overall=overall,
         gplearn=('budget %.0f CPU s per run, population 1000, add/sub/mul' % budget_s) if have_gplearn() else
@@ -421,11 +440,10 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
         mutation_cost=cost, reproducible=repro, diabetes_params={a: rs[0]['params'] for a, rs in diab.items()},
         diabetes_lr={a: [r['lr'] for r in rs] for a, rs in diab.items()},
         goals=dict(equivalence_1e10=max(eq['max_abs_diff'].values()) <= 1e-10,
-                   within_10x_of_linear_256_ops_4096=(row(256, 4096) or {}).get('slowdown_vs_linear', math.inf) <= 10 if row(256, 4096) else 'not measured',
-                   within_5x_of_linear_64_ops={r['batch']: r['slowdown_vs_linear'] <= 5 for r in speed if r['n_ops'] == 64} or 'not measured',
+                   **_speed_goals(speed),
                    recovery_90pct=overall >= 0.9, mutation_1pct_of_epoch=cost['fraction'] <= 0.01,
                    diabetes_within_2pct=float(np.mean(results['diabetes evolving test MSE'])) <= 1.02 * float(np.mean(results['diabetes mlp test MSE']))))
-    fig = _figure(speed, table, sw['rows'], diab)
+    fig = _figure(speed, table, sw['rows'])
     config = dict(quick=quick, device='cpu', threads=1, timing='CPU time of the process (speed: of the thread), not wall time', speed_blocks=len(blocks), family=FAMILY if not quick else FAMILY[:1], valid_seeds=list(VALID_SEEDS),
                   recovery=dict(chosen=sw['chosen'], random_and_gplearn_seeds=few, gplearn_budget_s=budget_s,
                                 criterion='test MSE <= 1e-8 and sympy.simplify(formula - target) == 0; formula: expanded, terms <= 0.01 dropped, coefficients within 1e-3 of a simple fraction rounded'),
@@ -433,5 +451,38 @@ def evolve_bench(quick:bool=False, out_dir=None) -> dict:
     path = write_result('evolve', config, seeds, results, comparisons, wall_s=time.perf_counter() - t0, fig=fig,
                         out_dir=out_dir, extra=dict(summary=summary))
     plt.close(fig)
-    import json
     return json.loads(path.read_text())
+
+# %% ../../nbs/experiments/evolve_bench.ipynb #d4f6965d
+def _put_speed(path, rec:dict) -> bool:
+    "Replace the speed arms of the full record at `path` by those of the speed-only record `rec`, each arm and the section stamped with `rec`'s commit; other arms untouched. Redraws its figure"
+    full = json.loads(path.read_text())
+    if full['config'].get('quick') != rec['config']['quick'] or set(rec['results']) - set(full['results']): return False
+    for k, v in rec['results'].items(): full['results'][k] = {**v, 'commit': rec['commit']}
+    s = full['summary']
+    s['speed'] = rec['summary']['speed']; s['goals'].update(rec['summary']['goals'])
+    full['config']['speed_blocks'] = rec['config']['speed_blocks']
+    full['sections'] = dict(speed=dict(commit=rec['commit'], machine=rec['machine'], wall_s=rec['wall_s'], record='evolve_speed.json'),
+                            **{'everything else': dict(commit=full['commit'], wall_s=full['wall_s'])})
+    path.write_text(json.dumps(full, indent=1, default=float))
+    fig = _figure(s['speed'], s['recovery'], s['sweep']['rows'])
+    fig.savefig(path.with_suffix('.png'), dpi=100, bbox_inches='tight')
+    return True
+
+@register('evolve_speed')
+def evolve_speed_bench(quick:bool=False, out_dir=None) -> dict:
+    "Only the speed table of `evolve` (3 blocks, 1 thread): writes evolve_speed.json/png and, when `evolve.json` of the same kind is there, puts these speed arms into it"
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    t0, threads = time.perf_counter(), torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: blocks = _speed_blocks(quick)
+    finally: torch.set_num_threads(threads)
+    speed = _median_rows(blocks)
+    fig, ax = plt.subplots(figsize=(6, 4.5)); _speed_axes(ax, speed); fig.tight_layout()
+    config = dict(quick=quick, device='cpu', threads=1, timing='CPU time of the thread, not wall time', speed_blocks=len(blocks))
+    path = write_result('evolve_speed', config, [0], _speed_results(blocks), wall_s=time.perf_counter() - t0, fig=fig, out_dir=out_dir,
+                        extra=dict(summary=dict(device=f"CPU ({machine_info()})", speed=speed, goals=_speed_goals(speed))))
+    plt.close(fig)
+    rec, full = json.loads(path.read_text()), path.parent/'evolve.json'
+    rec['updated_evolve_json'] = full.exists() and _put_speed(full, rec)
+    return rec
