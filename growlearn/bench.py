@@ -97,8 +97,9 @@ def results_markdown(rows, folder='bench_results', header=('', 'mean ± std, or 
         label, name, key, scale = (tuple(row) + (1.,))[:4]
         rec = json.loads((Path(folder)/f'{name}.json').read_text())
         res, comps = rec.get('results', {}), rec.get('comparisons') or {}
+        commit = rec.get('commit')
         if key in res:
-            v = res[key]; n = len(v['per_seed'])
+            v = res[key]; n = len(v['per_seed']); commit = v.get('commit') or commit   # an arm re-measured later names its own
             val = _num(v['mean']*scale, digits) + (f" ± {_num(v['std']*scale, digits)}" if n > 1 else '')
         elif key in comps:
             c, n = comps[key], len(rec.get('seeds') or [])
@@ -106,7 +107,7 @@ def results_markdown(rows, folder='bench_results', header=('', 'mean ± std, or 
             val = f"{c['mean']*scale:+.{digits}f}" + (f" [{ci[0]*scale:+.{digits}f}, {ci[1]*scale:+.{digits}f}]" if ci else '')
         else: raise KeyError(f"{name}.json has no arm or comparison {key!r}; arms: {list(res)}; comparisons: {list(comps)}")
         ref = f"`{name}.json`" if link_base is None else f"[`{name}.json`]({link_base}/{name}.json)"
-        lines.append(f"| {label} | {val} | {n} | {ref} @ `{str(rec.get('commit') or 'unknown')[:7]}` |")
+        lines.append(f"| {label} | {val} | {n} | {ref} @ `{str(commit or 'unknown')[:7]}` |")
     return '\n'.join(lines)
 
 # %% ../nbs/03_bench.ipynb #693fff43
