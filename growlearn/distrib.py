@@ -32,26 +32,24 @@ def _device():
     return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
 
 # %% ../nbs/05_distrib.ipynb #89e425ee
-def _all_reduce(t, op):
+def _collective(t, fn):
+    "Run the in-place collective `fn` on a copy of `t` on the backend's device; `t` itself outside a distributed run"
     if not is_distributed(): return t
-    r = t.detach().to(_device(), copy=True)
-    dist.all_reduce(r, op=op)
+    r = t.detach().to(_device(), copy=True).contiguous()
+    fn(r)
     return r.to(t.device)
 
 def all_sum(t:torch.Tensor) -> torch.Tensor:
     "Sum `t` over all ranks (a new tensor on `t`'s device; `t` itself outside a distributed run)"
-    return _all_reduce(t, dist.ReduceOp.SUM) if is_distributed() else t
+    return _collective(t, lambda r: dist.all_reduce(r, op=dist.ReduceOp.SUM))
 
 def all_max(t:torch.Tensor) -> torch.Tensor:
     "Element-wise maximum of `t` over all ranks"
-    return _all_reduce(t, dist.ReduceOp.MAX) if is_distributed() else t
+    return _collective(t, lambda r: dist.all_reduce(r, op=dist.ReduceOp.MAX))
 
 def broadcast(t:torch.Tensor, src:int=0) -> torch.Tensor:
     "Rank `src`'s `t` on every rank (a new tensor on `t`'s device)"
-    if not is_distributed(): return t
-    r = t.detach().to(_device(), copy=True).contiguous()
-    dist.broadcast(r, src)
-    return r.to(t.device)
+    return _collective(t, lambda r: dist.broadcast(r, src))
 
 # %% ../nbs/05_distrib.ipynb #4f96f15d
 def all_agree(ok:bool) -> bool:
