@@ -5,7 +5,7 @@ ranked by rank 0's scores) and end with identical weights, topology and log; the
 process training on the whole batches, the weights within TOL. A rank whose layer drew other candidates makes the callback
 raise a clear error on every rank.
 """
-import os, subprocess, sys
+from distrib_launch import launch
 from pathlib import Path
 import pytest, torch
 
@@ -14,22 +14,10 @@ SCRIPT = ROOT/'tests'/'distrib_evolve_check.py'
 TOL = 1e-5     # weights of order 1, Adam steps of 3e-3; measured max |Δ| 5.7e-7 after 12 steps and 3 mutation rounds
 TOPOLOGY = ('head.kind', 'head.src', 'head.active', 'head.birth', 'head.clock', 'head.rng_state')
 
-def _cmd(out, procs, *args):
-    pre = [sys.executable] if procs == 1 else [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}']
-    env = {'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'HOME': str(out),
-           **({'PYTHONPATH': os.environ['PYTHONPATH']} if 'PYTHONPATH' in os.environ else {})}
-    return subprocess.Popen(pre + [str(SCRIPT), '--out', str(out), '--procs', str(procs), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-def _wait(p):
-    o, e = p.communicate(timeout=300)
-    assert p.returncode == 0, (o[-2000:], e[-4000:])
-
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp('distrib_evolve')
-    ps = [_cmd(out, 2, '--then-diverge'), _cmd(out, 1)]    # side by side: the one-process run is short
-    for p in ps: _wait(p)
+    launch(SCRIPT, out, 2, '--then-diverge'); launch(SCRIPT, out, 1)
     return out
 
 @pytest.fixture(scope='module')
