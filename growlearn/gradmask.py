@@ -12,13 +12,14 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.meta import delegates
-from .core import get_module, opt_state, FitAware, eval_mode, apply_model, finite_rows
+from .core import get_module, opt_state, FitAware, eval_mode, apply_model, finite_rows, observe, output_tensors
 from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channel_distance, DISTANCES, ActStats,
                              check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded, _dist, _distributed)
 
 # %% auto #0
 __all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_blocks',
-           'block_masks', 'default_head', 'GradMask', 'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
+           'block_masks', 'trained_block', 'blocks_after', 'location_moments', 'moment_gap', 'default_head', 'GradMask',
+           'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
 
 # %% ../nbs/21_gradmask.ipynb #0f16e035
 def kernel_tensors(model:nn.Module, layer:str, bn:str|None=None, affine:bool=True, running:bool=True) -> list:
@@ -121,6 +122,51 @@ def block_masks(dist:dict, blocks=None) -> dict:
     best = max(med, key=med.get)
     return OrderedDict((l, torch.full_like(v, not _under(l, [best]), dtype=torch.bool)) for l, v in dist.items())
 
+# %% ../nbs/21_gradmask.ipynb #4b375729
+def trained_block(masks:dict, blocks) -> str|None:
+    "The one block of `blocks` whose kernels `masks` leave free (as `block_masks` makes them); `None` if not exactly one is"
+    free = [b for b in blocks if any(not bool(m.all()) for l, m in masks.items() if _under(l, [b]))]
+    return free[0] if len(free) == 1 else None
+
+def blocks_after(blocks, block:str) -> list:
+    "The blocks that come after `block` in `blocks`"
+    blocks = list(blocks)
+    return blocks[blocks.index(block) + 1:]
+
+def _chan_add(acc, t):
+    "Add the rows of float64 tensor `t` to the running `(n, mean, m2)` `acc` (Chan's merge)"
+    n, mu, m2 = len(t), t.mean(0), t.var(0, unbiased=False) * len(t)
+    if acc is None: return n, mu, m2
+    N, M, S = acc
+    d, tot = mu - M, N + n
+    return tot, M + d * n / tot, S + m2 + d**2 * N * n / tot
+
+@torch.no_grad()
+def location_moments(model:nn.Module, names, dl, n_inp:int|None=None, max_batches:int|None=None) -> dict:
+    "name → (mean, var) of each module's output over `dl`, per location (every value of one example's output), in `eval()` mode"
+    acc, dev, n_inp = {}, _device(model), n_inp or getattr(dl, 'n_inp', 1)
+    def add(name, m, i, o):
+        t = output_tensors(o)[0].detach()
+        t = t[finite_rows(t)].double()
+        if len(t): acc[name] = _chan_add(acc.get(name), t)
+    with eval_mode(model), observe({n: get_module(model, n) for n in names}, add):
+        for b in _batches(dl, max_batches): apply_model(model, batch_inputs(b, n_inp, dev))
+    missing = [n for n in names if n not in acc]
+    if missing: raise ValueError(f"location_moments: {missing} gave no finite output on this DataLoader (not called, or NaN/inf only)")
+    return {n: (acc[n][1].float(), (acc[n][2] / acc[n][0]).float()) for n in names}
+
+def moment_gap(out:torch.Tensor, mean:torch.Tensor, var:torch.Tensor, eps:float=1e-3) -> torch.Tensor:
+    "How far a batch's per-location moments are from the source's `mean`, `var`: mean |m − μ|/(σ + ε) + mean |v − σ²|/(σ² + ε)"
+    if out.shape[1:] != mean.shape:
+        raise ValueError(f"moment_gap: outputs of shape {tuple(out.shape[1:])} per example, the source's were {tuple(mean.shape)}: "
+                         "alignment needs inputs of the same size as the pre-training data")
+    out = out[finite_rows(out)]
+    if len(out) < 2: return out.new_zeros(())
+    m, v = out.mean(0), out.var(0, unbiased=False)
+    mean, var = mean.to(out), var.to(out)
+    return ((m - mean).abs() / (var.sqrt() + eps)).mean() + ((v - var).abs() / (var + eps)).mean()
+
+
 # %% ../nbs/21_gradmask.ipynb #a1f7bbd7
 def default_head(model:nn.Module, groups:dict|None=None) -> list:
     "The model's `head` child if it has one, else its last Conv/Linear layer: the layers that are new for the task"
@@ -136,11 +182,17 @@ def _check_names(model, names):
 # %% ../nbs/21_gradmask.ipynb #c4b1e3a3
 MODES = ('freeze', 'soft', 'pull', 'block')
 
-def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., **_):
+def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., align=0., **_):
     "Refuse GradMask arguments that cannot work; return the method (default: 'kl_log' with `dl_pre`, 'kl' without)"
     check_choice('mode', mode, MODES)
     if not (isinstance(pull, (int, float)) and not isinstance(pull, bool) and math.isfinite(pull) and pull > 0):
         raise ValueError(f"pull must be a positive number (the strength of the pull toward the pre-trained weights), got {pull!r}")
+    if not (isinstance(align, (int, float)) and not isinstance(align, bool) and math.isfinite(align) and align >= 0):
+        raise ValueError(f"align must be a number >= 0 (the weight of the statistics-alignment loss), got {align!r}")
+    if align and mode != 'block':
+        raise ValueError(f"align={align!r} brings the statistics downstream of the trained block back to the source's: it needs mode='block', got mode={mode!r}")
+    if align and dl_pre is None:
+        raise ValueError("align needs the pre-training data (`dl_pre`): its targets are the source's activation statistics")
     if threshold is not None: quantile = None
     method = check_choice('method', method, DISTANCES) if method is not None else ('kl_log' if dl_pre is not None else 'kl')
     check_rule(threshold, quantile, scope, granularity)
@@ -155,19 +207,19 @@ def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bin
 # %% ../nbs/21_gradmask.ipynb #5e9c8e69
 class GradMask:
     "Hold back the kernels whose activation statistics match on `dl_pre` and `dl_new`: pull them toward their pre-trained weights, scale or freeze their updates"
-    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3.,
+    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3., align:float=0.,
                  threshold:float|None=None, quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
                  train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, blocks=None, bins:int=64,
                  subsample:int|str='auto', max_batches:int|None=None, n_inp:int|None=None, progress:bool=False):
-        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull)
+        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull, align)
         if threshold is not None: quantile = None
-        store_attr('model,dl_pre,dl_new,mode,pull,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,blocks,bins,subsample,max_batches,n_inp,progress')
+        store_attr('model,dl_pre,dl_new,mode,pull,align,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,blocks,bins,subsample,max_batches,n_inp,progress')
         self.groups, self._source_free = kernel_groups(model), dl_pre is None
         self.head = default_head(model, self.groups) if head is None else _check_names(model, head)
         self.layers = None if layers is None else _check_names(model, layers)
         if blocks is not None: self.blocks = _check_names(model, blocks)
         self._judged = self._layers()
-        self.masks = self.dist = self.stats = self._saved = self.invalid = None
+        self.masks = self.dist = self.stats = self._saved = self.invalid = self.targets = None
         self._frozen, self._soft, self._pull, self._w0, self.history, self.steps = [], [], [], None, [], 0
 
     @property
@@ -223,8 +275,24 @@ def fit(self:GradMask):
     dist = channel_distance(pre, new, self.method)
     self.set_masks(self._masks_of(dist))
     self.stats, self.dist = (pre, new), dist
+    self.targets = self._align_targets() if self.align else None     # with the source's BatchNorm statistics, before AdaBN
     if self.adabn: self.adapt_bn()
     return self
+
+# %% ../nbs/21_gradmask.ipynb #434abd92
+@patch
+def _align_targets(self:GradMask) -> dict:
+    "The source's per-location moments at the outputs of the blocks after the trained one (none after the last block)"
+    blocks = self.blocks if self.blocks is not None else default_blocks(self._judged)
+    b = trained_block(self.masks, blocks)
+    after = blocks_after(blocks, b) if b is not None else []
+    return location_moments(self.model, after, self.dl_pre, self.n_inp, self.max_batches) if after else {}
+
+@patch
+def alignment(self:GradMask, outputs:dict) -> torch.Tensor:
+    "The alignment term for one batch: `outputs` maps a block after the trained one to its outputs (a list, one per call)"
+    gaps = [moment_gap(o, *self.targets[n]) for n, os in outputs.items() for o in os]
+    return torch.stack(gaps).mean() if gaps else torch.zeros(())
 
 # %% ../nbs/21_gradmask.ipynb #e16b1a1c
 _BNS = nn.modules.batchnorm._BatchNorm
@@ -445,7 +513,7 @@ class GradMaskCallback(FitAware):
         _check_gradmask(**_gradmask_args(dl_pre, kwargs))
         store_attr('dl_pre,dl_new,masks,refit'); self.kwargs, self.gm, self.data_dropped = kwargs, None, False
 
-    def __getstate__(self): return {**super().__getstate__(), 'data_dropped': self.data_dropped or self.dl_pre is not None}
+    def __getstate__(self): return {**super().__getstate__(), 'data_dropped': self.data_dropped or self.dl_pre is not None, '_handles': [], '_outs': {}}
     def __setstate__(self, state):
         super().__setstate__(state); self.dl_pre = self.dl_new = None
 
@@ -467,6 +535,7 @@ class GradMaskCallback(FitAware):
                       **{**self.kwargs, 'head': self._head()})
         if self.masks is None: return gm.fit()
         gm.set_masks(self.masks)
+        if gm.align: gm.targets = gm._align_targets()
         if gm.adabn: gm.adapt_bn()
         return gm
 
@@ -485,6 +554,7 @@ def before_fit(self:GradMaskCallback):
     if _distributed() and not all(_dist().same_on_all_ranks(m) for m in self.gm.masks.values()):
         raise RuntimeError("GradMask: the processes made different masks; the statistics of each process's data were not merged")
     self.learn.gradmask, self.gm.steps = self.gm, 0
+    self._hook_targets()
 
 @patch
 def before_batch(self:GradMaskCallback):
@@ -510,6 +580,35 @@ def after_batch(self:GradMaskCallback):
 def after_epoch(self:GradMaskCallback):
     "Record the fraction of kernels held back this epoch"
     self.gm.history.append(self.gm.frozen_frac)
+
+@patch
+def _hook_targets(self:GradMaskCallback):
+    "With `align`, keep the training outputs of the blocks after the trained one (hooks removed at the end of the fit)"
+    self._unhook(); self._outs = {}
+    if not (self.gm.align and self.gm.targets): return
+    def keep(name, m, i, o):
+        if self.training: self._outs.setdefault(name, []).append(output_tensors(o)[0])
+    for n in self.gm.targets:
+        self._handles.append(get_module(self.gm.model, n).register_forward_hook(lambda m, i, o, n=n: keep(n, m, i, o)))
+
+@patch
+def _unhook(self:GradMaskCallback):
+    for h in getattr(self, '_handles', []): h.remove()
+    self._handles = []
+
+@patch
+def after_loss(self:GradMaskCallback):
+    "With `align`: add λ × the statistics gap of this batch to the loss that is back-propagated (`learn.loss` stays the task's)"
+    outs, self._outs = getattr(self, '_outs', {}), {}
+    if self.training and outs: self.learn.loss_grad = self.learn.loss_grad + self.gm.align * self.gm.alignment(outs)
+
+@patch
+def after_fit(self:GradMaskCallback):
+    "Remove the alignment hooks"
+    self._unhook(); self._outs = {}
+
+@patch
+def after_cancel_fit(self:GradMaskCallback): self.after_fit()
 
 # %% ../nbs/21_gradmask.ipynb #349dcec0
 def _tabular_pre_dl():
