@@ -24,14 +24,14 @@ from ..gradmask import (GradMask, GradMaskCallback, make_masks, random_masks, so
 
 # %% auto #0
 __all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'N_EVAL', 'PREVIOUS_DEFAULT', 'L2SP_ALPHAS', 'ALIGN', 'BASELINES',
-           'SAME_RUNS', 'EPOCHS', 'SCREEN', 'CONFIRM_ARMS', 'CONFIRM', 'fewshot_data', 'arm_finetune',
-           'arm_fine_tune_default', 'arm_linear_probe', 'arm_lp_ft', 'arm_freeze_k', 'arm_scratch', 'arm_masked',
-           'run_arm', 'gradmask_masks', 'arm_grid', 'stats_cost', 'mask_stability', 'mask_overhead', 'stats_ratios',
-           'gradmask_cost', 'gradmask_fewshot', 'arm_masked_opts', 'gradmask_bn_ablation', 'corrupt', 'Pair',
-           'pretrained_source', 'pair_data', 'BodyEval', 'PullToStart', 'a_finetune', 'a_linear_probe', 'a_lp_ft',
-           'a_surgical', 'a_adabn', 'a_adabn_ft', 'a_l2sp', 'a_gradmask', 'a_previous_default', 'a_masked', 'a_block',
-           'shifted_block', 'transfer_masks', 'transfer_arms', 'transfer_run', 'transfer_eval', 'RunLog', 'run_cell',
-           'gradmask_transfer', 'transfer_table']
+           'SAME_RUNS', 'EPOCHS', 'SCREEN', 'CONFIRM_ARMS', 'CONFIRM', 'INPUT_PAIRS', 'INPUT_ARMS', 'SHOT_ARMS',
+           'fewshot_data', 'arm_finetune', 'arm_fine_tune_default', 'arm_linear_probe', 'arm_lp_ft', 'arm_freeze_k',
+           'arm_scratch', 'arm_masked', 'run_arm', 'gradmask_masks', 'arm_grid', 'stats_cost', 'mask_stability',
+           'mask_overhead', 'stats_ratios', 'gradmask_cost', 'gradmask_fewshot', 'arm_masked_opts',
+           'gradmask_bn_ablation', 'corrupt', 'Pair', 'pretrained_source', 'pair_data', 'BodyEval', 'PullToStart',
+           'a_finetune', 'a_linear_probe', 'a_lp_ft', 'a_surgical', 'a_adabn', 'a_adabn_ft', 'a_l2sp', 'a_gradmask',
+           'a_previous_default', 'a_masked', 'a_block', 'shifted_block', 'transfer_masks', 'transfer_arms',
+           'transfer_run', 'transfer_eval', 'weights_id', 'RunLog', 'run_cell', 'gradmask_transfer', 'transfer_table']
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #e099a80a
 def _acc(model, x, y, bs=1000):
@@ -563,7 +563,7 @@ def transfer_masks(pre, pair, data, seed, bs=256) -> dict:
 # %% ../../nbs/experiments/gradmask_bench.ipynb #62d9a7a7
 LRS = (3e-3, 1e-2)
 L2SP_ALPHAS = (1., 10.)
-ALIGN = 0.1          # the weight of the alignment term: chosen among 0.03, 0.1, 0.3 on validation (seeds 100-102, noise 0.3 and blur 1.5)
+ALIGN = 0.1          # the weight of the alignment term: chosen among 0.03, 0.1, 0.3 on validation (seeds 100-102, noise 0.3; blur 1.5 agreed)
 
 def transfer_arms(pair, mk, lrs=LRS, alphas=L2SP_ALPHAS) -> dict:
     "arm → (function, configs): baselines first, then the statistics-guided arms (`mk`: this seed's masks)"
@@ -625,6 +625,13 @@ def transfer_eval(model, pre, pair, data) -> dict:
 # %% ../../nbs/experiments/gradmask_bench.ipynb #51244e80
 def _key(*parts): return ' | '.join(str(p) for p in parts)
 
+def weights_id(model:nn.Module) -> str:
+    "A short fingerprint of `model`'s weights (SHA-1 of its state dict): runs of different pre-trained networks never share a log entry"
+    import hashlib
+    h = hashlib.sha1()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:10]
+
 def _cfg_str(c): return ', '.join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.items() if k not in ('masks', 'rows'))
 
 class RunLog:
@@ -649,12 +656,12 @@ def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=Fals
     data = pair_data(pair, shot, seed, quick)
     ctx = {'dl_pre': torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data['x_pre']), batch_size=256)}
     grid = transfer_arms(pair, transfer_masks(pre, pair, data, seed), lrs=lrs, alphas=alphas)
-    epochs, best = epochs or EPOCHS[shot], {}
+    epochs, best, wid = epochs or EPOCHS[shot], {}, weights_id(pre)     # the pre-trained network is part of every run's key
     for arm in arms:
         fn, configs = grid[arm]
         runs, models = [], {}
         for c in configs:
-            key = _key(stage, pair_name, shot, seed, SAME_RUNS.get(arm, arm), _cfg_str(c))
+            key = _key(stage, pair_name, shot, seed, SAME_RUNS.get(arm, arm), _cfg_str(c), f'pre {wid}')
             if log.get(key) is None:
                 v, models[key] = transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c)
                 log.add(key, {'valid': v, 'config': _cfg_str(c)})
@@ -670,9 +677,12 @@ def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=Fals
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #78f892c0
 SCREEN = dict(pairs=tuple(PAIRS), shots=(10,), seeds=(100, 101), l2sp_alphas=L2SP_ALPHAS)
-CONFIRM_ARMS = BASELINES + ('default', 'previous_default', 'gm_block', 'gm_block_adabn', 'cb_block_adabn', 'gm_soft_bn')
+CONFIRM_ARMS = BASELINES + ('default', 'previous_default', 'gm_block', 'gm_block_adabn', 'cb_block_adabn', 'gm_soft_bn', 'cb_block_align', 'cb_block_adabn_align')
 CONFIRM = dict(pairs=('digits 0-4 → 5-9', 'Fashion → MNIST', 'MNIST → noise 0.3'), shots=(10,), seeds=(100, 101, 102, 103, 104),
                l2sp_alphas=(10.,))
+INPUT_PAIRS = ('MNIST → noise 0.3', 'MNIST → noise 0.6', 'MNIST → blur 1.5', 'MNIST → contrast 0.3', 'MNIST → invert')
+INPUT_ARMS = BASELINES + ('default', 'cb_block_adabn', 'cb_block_align', 'cb_block_adabn_align')
+SHOT_ARMS = ('finetune', 'surgical', 'l2sp', 'adabn_ft', 'default', 'cb_block_adabn', 'cb_block_align', 'cb_block_adabn_align')
 
 def _summaries(cells, what):
     "(pair, shot, arm) → summarize(values of `what` over seeds)"
@@ -749,7 +759,7 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag='
     res = _summaries(cells, 'test')
     comps, best = _comparisons(cells)
     config = {'stage': stage, 'pairs': {k: str(PAIRS[k]) for k in pairs}, 'shots': shots, 'epochs': {s: 2 if quick else EPOCHS[s] for s in shots},
-              'bs': 32, 'lr_grid': list(LRS[:1] if quick else LRS), 'l2sp_alphas': list(alphas), 'arms': arms, 'code_commit': commit,
+              'pretrained': {f'{s} {c or "all"}': weights_id(m) for (s, c), m in pres.items()}, 'bs': 32, 'lr_grid': list(LRS[:1] if quick else LRS), 'l2sp_alphas': list(alphas), 'arms': arms, 'code_commit': commit,
               'selection': 'per arm, the configuration with the best validation accuracy (500 target test images); test on 1,500 others',
               'gradmask': 'kl_log distance, 2,000 source training images vs the few-shot images', 'quick': quick,
               'default_arguments': {k: v.default for k, v in inspect.signature(GradMask).parameters.items() if k in ('method', 'mode', 'pull', 'quantile', 'train_bn', 'adabn')}}
