@@ -650,7 +650,7 @@ class RunLog:
         return rec
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #bea8a70d
-def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, alphas=L2SP_ALPHAS, say=print) -> dict:
+def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, alphas=L2SP_ALPHAS, say=print, commit=None) -> dict:
     "Every configuration of every arm in `arms` for one pair, shot and seed; arm → the run chosen on validation (with its config)"
     pair = PAIRS[pair_name]
     data = pair_data(pair, shot, seed, quick)
@@ -664,7 +664,7 @@ def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=Fals
             key = _key(stage, pair_name, shot, seed, SAME_RUNS.get(arm, arm), _cfg_str(c), f'pre {wid}')
             if log.get(key) is None:
                 v, models[key] = transfer_run(fn, pre, pair, data, seed, epochs, ctx, **c)
-                log.add(key, {'valid': v, 'config': _cfg_str(c)})
+                log.add(key, {'valid': v, 'config': _cfg_str(c), 'commit': commit})
             runs.append((key, c, log.get(key)))
         key, c, r = max(runs, key=lambda t: t[2]['valid'])               # the first of equals, in grid order
         if 'test' not in r:                                              # test and source images only for the chosen run
@@ -755,7 +755,7 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag='
         if (p.source, p.src_classes) not in pres: pres[(p.source, p.src_classes)] = pretrained_source(p.source, p.src_classes, quick)
         for shot in shots:
             cells[(pn, shot)] = [run_cell(pres[(p.source, p.src_classes)], pn, shot, seed, arms, runlog, stage, quick,
-                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, alphas=alphas, say=log) for seed in seeds]
+                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, alphas=alphas, say=log, commit=commit) for seed in seeds]
     res = _summaries(cells, 'test')
     comps, best = _comparisons(cells)
     config = {'stage': stage, 'pairs': {k: str(PAIRS[k]) for k in pairs}, 'shots': shots, 'epochs': {s: 2 if quick else EPOCHS[s] for s in shots},
@@ -763,9 +763,10 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag='
               'selection': 'per arm, the configuration with the best validation accuracy (500 target test images); test on 1,500 others',
               'gradmask': 'kl_log distance, 2,000 source training images vs the few-shot images', 'quick': quick,
               'default_arguments': {k: v.default for k, v in inspect.signature(GradMask).parameters.items() if k in ('method', 'mode', 'pull', 'quantile', 'train_bn', 'adabn')}}
+    made_at = sorted({str(b[a].get('commit')) for c in cells.values() for b in c for a in b})    # the code commits that made the chosen runs
     chosen = {_key(pn, s, a): [b[a]['config'] for b in c] for (pn, s), c in cells.items() for a in c[0]}
     path = write_result(name, config, seeds, res, comps, wall_s=time.perf_counter() - t0, fig=_transfer_plot(res, best, cells), out_dir=out_dir,
-                        extra={'valid': _summaries(cells, 'valid'), 'source': _summaries(cells, 'source'), 'best_baseline': best, 'chosen_config': chosen})
+                        extra={'valid': _summaries(cells, 'valid'), 'source': _summaries(cells, 'source'), 'best_baseline': best, 'chosen_config': chosen, 'runs_made_at': made_at})
     import json, matplotlib.pyplot as plt
     plt.close('all')
     return json.loads(path.read_text())
