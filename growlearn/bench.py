@@ -48,10 +48,10 @@ def machine_info() -> str:
     return res
 
 def git_commit(path='.') -> str:
-    "The current git commit (with `+dirty` when the tree has changes), or 'unknown'"
+    "The current git commit (with `+dirty` when tracked files other than the `bench_results/` records changed), or 'unknown'"
     try:
         sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=path, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '-uno'], cwd=path, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '-uno', '--', ':(top)', ':(top,exclude)bench_results'], cwd=path, capture_output=True, text=True, timeout=10).stdout.strip()
         return (sha + ('+dirty' if dirty else '')) if sha else 'unknown'
     except Exception: return 'unknown'
 
