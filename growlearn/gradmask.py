@@ -18,8 +18,8 @@ from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channe
 
 # %% auto #0
 __all__ = ['MODES', 'kernel_tensors', 'check_rule', 'make_masks', 'random_masks', 'jaccard', 'soft_masks', 'default_blocks',
-           'block_masks', 'trained_block', 'blocks_after', 'location_moments', 'moment_gap', 'default_head', 'GradMask',
-           'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
+           'block_medians', 'concentrated_block', 'block_masks', 'trained_block', 'blocks_after', 'location_moments',
+           'moment_gap', 'default_head', 'GradMask', 'adapt_bn', 'splitter_head', 'GradMaskCallback', 'workflow_spec']
 
 # %% ../nbs/21_gradmask.ipynb #0f16e035
 def kernel_tensors(model:nn.Module, layer:str, bn:str|None=None, affine:bool=True, running:bool=True) -> list:
@@ -111,14 +111,26 @@ def default_blocks(layers) -> list:
     common = common[:min(len(p) for p in parts) - 1]
     return list(dict.fromkeys('.'.join(p[:len(common) + 1]) for p in parts))
 
-def block_masks(dist:dict, blocks=None) -> dict:
-    "Binary masks that freeze every kernel outside the block (a layer-name prefix) whose kernels moved most: the largest median distance"
+def block_medians(dist:dict, blocks=None) -> dict:
+    "block → the median distance of its judged kernels (`blocks`: layer-name prefixes, default `default_blocks`)"
     blocks = default_blocks(list(dist)) if blocks is None else list(blocks)
     med = {}
     for b in blocks:
         ds = [v.double().cpu() for l, v in dist.items() if _under(l, [b])]
         if not ds: raise ValueError(f"block {b!r} holds no judged layer; judged layers are {list(dist)}")
         med[b] = float(torch.nan_to_num(torch.cat(ds), nan=0.).median())
+    return med
+
+def concentrated_block(dist:dict, blocks=None, ratio:float=2.) -> str|None:
+    "The block whose median distance is at least `ratio` times every other block's (the shift entered there); `None` if it is spread"
+    med = block_medians(dist, blocks)
+    if len(med) < 2: return None
+    top, second = sorted(med.values(), reverse=True)[:2]
+    return max(med, key=med.get) if top > 0 and top >= ratio * second else None
+
+def block_masks(dist:dict, blocks=None) -> dict:
+    "Binary masks that freeze every kernel outside the block (a layer-name prefix) whose kernels moved most: the largest median distance"
+    med = block_medians(dist, blocks)
     best = max(med, key=med.get)
     return OrderedDict((l, torch.full_like(v, not _under(l, [best]), dtype=torch.bool)) for l, v in dist.items())
 
@@ -180,17 +192,19 @@ def _check_names(model, names):
     return names
 
 # %% ../nbs/21_gradmask.ipynb #c4b1e3a3
-MODES = ('freeze', 'soft', 'pull', 'block')
+MODES = ('freeze', 'soft', 'pull', 'block', 'auto')
 
-def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., align=0., **_):
+def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., align=0., concentration=2., **_):
     "Refuse GradMask arguments that cannot work; return the method (default: 'kl_log' with `dl_pre`, 'kl' without)"
     check_choice('mode', mode, MODES)
     if not (isinstance(pull, (int, float)) and not isinstance(pull, bool) and math.isfinite(pull) and pull > 0):
         raise ValueError(f"pull must be a positive number (the strength of the pull toward the pre-trained weights), got {pull!r}")
     if not (isinstance(align, (int, float)) and not isinstance(align, bool) and math.isfinite(align) and align >= 0):
         raise ValueError(f"align must be a number >= 0 (the weight of the statistics-alignment loss), got {align!r}")
-    if align and mode != 'block':
-        raise ValueError(f"align={align!r} brings the statistics downstream of the trained block back to the source's: it needs mode='block', got mode={mode!r}")
+    if align and mode not in ('block', 'auto'):
+        raise ValueError(f"align={align!r} brings the statistics downstream of the trained block back to the source's: it needs mode='block' (or 'auto'), got mode={mode!r}")
+    if not (isinstance(concentration, (int, float)) and not isinstance(concentration, bool) and concentration >= 1):
+        raise ValueError(f"concentration must be a number >= 1 (how many times the most shifted block's median distance must exceed every other's), got {concentration!r}")
     if align and dl_pre is None:
         raise ValueError("align needs the pre-training data (`dl_pre`): its targets are the source's activation statistics")
     if threshold is not None: quantile = None
@@ -207,20 +221,25 @@ def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bin
 # %% ../nbs/21_gradmask.ipynb #5e9c8e69
 class GradMask:
     "Hold back the kernels whose activation statistics match on `dl_pre` and `dl_new`: pull them toward their pre-trained weights, scale or freeze their updates"
-    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3., align:float=0.,
+    def __init__(self, model:nn.Module, dl_pre=None, dl_new=None, method:str|None=None, mode:str='pull', pull:float=3., align:float=0., concentration:float=2.,
                  threshold:float|None=None, quantile:float|None=0.5, scope:str='layer', granularity:str='channel', layers=None, head=None,
                  train_bn:bool=False, freeze_bn_stats:bool=True, adabn:bool=False, blocks=None, bins:int=64,
                  subsample:int|str='auto', max_batches:int|None=None, n_inp:int|None=None, progress:bool=False):
-        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull, align)
+        self.method = _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode, pull, align, concentration)
         if threshold is not None: quantile = None
-        store_attr('model,dl_pre,dl_new,mode,pull,align,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,blocks,bins,subsample,max_batches,n_inp,progress')
+        store_attr('model,dl_pre,dl_new,mode,pull,align,concentration,threshold,quantile,scope,granularity,train_bn,freeze_bn_stats,adabn,blocks,bins,subsample,max_batches,n_inp,progress')
         self.groups, self._source_free = kernel_groups(model), dl_pre is None
         self.head = default_head(model, self.groups) if head is None else _check_names(model, head)
         self.layers = None if layers is None else _check_names(model, layers)
         if blocks is not None: self.blocks = _check_names(model, blocks)
         self._judged = self._layers()
-        self.masks = self.dist = self.stats = self._saved = self.invalid = self.targets = None
+        self.masks = self.dist = self.stats = self._saved = self.invalid = self.targets = self._chosen = None
         self._frozen, self._soft, self._pull, self._w0, self.history, self.steps = [], [], [], None, [], 0
+
+    @property
+    def acting_mode(self):
+        "The mode the masks act in: `mode`, or for `mode='auto'` the one the statistics chose ('block' or 'pull')"
+        return self._chosen or self.mode
 
     @property
     def source_free(self):
@@ -248,13 +267,15 @@ def _tensors(self:GradMask, layer:str) -> list:
     "The `(name, tensor)` pairs frozen with the kernels of `layer` (its BatchNorm's too, unless that is in the head)"
     bn = self.groups.get(layer)
     if bn is not None and _under(bn, self.head): bn = None
-    return kernel_tensors(self.model, layer, bn, affine=not self.train_bn, running=self.freeze_bn_stats and not self.train_bn and self.mode != 'block')
+    return kernel_tensors(self.model, layer, bn, affine=not self.train_bn, running=self.freeze_bn_stats and not self.train_bn and self.acting_mode != 'block')
 
 @patch
 def _masks_of(self:GradMask, dist:dict) -> dict:
     "The masks `mode` makes from the distances"
+    if self.mode == 'auto':
+        self._chosen = 'block' if concentrated_block(dist, self.blocks, self.concentration) is not None else 'pull'
     if self.mode == 'freeze': return make_masks(dist, self.threshold, self.quantile, self.scope, self.granularity)
-    if self.mode == 'block': return block_masks(dist, self.blocks)
+    if self.acting_mode == 'block': return block_masks(dist, self.blocks)
     return soft_masks(dist, self.scope)
 
 # %% ../nbs/21_gradmask.ipynb #d57e7e46
@@ -275,7 +296,7 @@ def fit(self:GradMask):
     dist = channel_distance(pre, new, self.method)
     self.set_masks(self._masks_of(dist))
     self.stats, self.dist = (pre, new), dist
-    self.targets = self._align_targets() if self.align else None     # with the source's BatchNorm statistics, before AdaBN
+    self.targets = self._align_targets() if self.align and self.acting_mode == 'block' else None     # with the source's BatchNorm statistics, before AdaBN
     if self.adabn: self.adapt_bn()
     return self
 
@@ -345,6 +366,8 @@ def _structure(self:GradMask):
 @patch
 def set_masks(self:GradMask, masks:dict):
     "Use `masks` (layer → per output channel: bool, True = frozen, or an update scale in [0, 1]) from now on"
+    if self.mode == 'auto' and self._chosen is None:          # given masks: boolean ones act as 'block', scales as 'pull'
+        self._chosen = 'block' if all(torch.as_tensor(m).dtype == torch.bool for m in masks.values()) else 'pull'
     plan = []
     for l, m in masks.items():
         if l not in self.groups:
@@ -368,7 +391,7 @@ def _plan_layer(self:GradMask, l, m, tensors):
     "Record the rows of `l` to keep (scale 0) and to scale (0 < scale < 1); in 'pull' mode, the parameter rows to pull (scale < 1)"
     dev = tensors[0][1].device
     self.masks[l] = m.to(dev)
-    if self.mode == 'pull' and m.is_floating_point():
+    if self.acting_mode == 'pull' and m.is_floating_point():
         rows = (m < 1).nonzero().flatten().to(dev)
         if len(rows): self._pull += [(name, t, rows, 1 - m.to(dev, torch.float32)[rows]) for name, t in tensors if isinstance(t, nn.Parameter)]
         return
@@ -470,7 +493,7 @@ def frozen_frac(self:GradMask):
 def __repr__(self:GradMask):
     state = ("unfitted" if not self.invalid else "masks dropped") if self.masks is None else \
             f"{100*self.frozen_frac:.0f}% of {sum(m.numel() for m in self.masks.values())} kernels " + \
-            ('frozen' if all(m.dtype == torch.bool for m in self.masks.values()) else f"held back ({self.mode})")
+            ('frozen' if all(m.dtype == torch.bool for m in self.masks.values()) else f"held back ({self.acting_mode})")
     return f"GradMask({self.method}, {'source-free' if self.source_free else 'two data sets'}, {state})"
 
 @patch
@@ -535,7 +558,7 @@ class GradMaskCallback(FitAware):
                       **{**self.kwargs, 'head': self._head()})
         if self.masks is None: return gm.fit()
         gm.set_masks(self.masks)
-        if gm.align: gm.targets = gm._align_targets()
+        if gm.align and gm.acting_mode == 'block': gm.targets = gm._align_targets()
         if gm.adabn: gm.adapt_bn()
         return gm
 

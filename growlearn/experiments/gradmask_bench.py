@@ -31,7 +31,8 @@ __all__ = ['LRS', 'COST_VARIANTS', 'ABLATIONS', 'PAIRS', 'N_EVAL', 'PREVIOUS_DEF
            'gradmask_bn_ablation', 'corrupt', 'Pair', 'pretrained_source', 'pair_data', 'BodyEval', 'PullToStart',
            'a_finetune', 'a_linear_probe', 'a_lp_ft', 'a_surgical', 'a_adabn', 'a_adabn_ft', 'a_l2sp', 'a_gradmask',
            'a_previous_default', 'a_masked', 'a_block', 'shifted_block', 'transfer_masks', 'transfer_arms',
-           'transfer_run', 'transfer_eval', 'weights_id', 'RunLog', 'run_cell', 'gradmask_transfer', 'transfer_table']
+           'transfer_run', 'transfer_eval', 'weights_id', 'RunLog', 'run_cell', 'gradmask_transfer', 'transfer_table',
+           'summary_table']
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #e099a80a
 def _acc(model, x, y, bs=1000):
@@ -579,6 +580,7 @@ def transfer_arms(pair, mk, lrs=LRS, alphas=L2SP_ALPHAS) -> dict:
          'cb_block_adabn': (a_gradmask, [dict(lr=l, mode='block', adabn=True) for l in lrs]),
          'cb_block_align': (a_gradmask, [dict(lr=l, mode='block', align=ALIGN) for l in lrs]),
          'cb_block_adabn_align': (a_gradmask, [dict(lr=l, mode='block', adabn=True, align=ALIGN) for l in lrs]),
+         'cb_auto_align': (a_gradmask, [dict(lr=l, mode='auto', align=ALIGN) for l in lrs]),
          'gm_train_bn': (a_masked, [dict(lr=l, masks=mk['layer'], train_bn=True) for l in lrs]),
          'gm_adabn': (a_masked, [dict(lr=l, masks=mk['layer'], adabn=True) for l in lrs]),
          'gm_global_adabn': (a_masked, [dict(lr=l, masks=mk['glob'], adabn=True) for l in lrs]),
@@ -792,4 +794,20 @@ def transfer_table(rec:dict, pair:str) -> str:
             name = f"**{r['mean']:.1f}** ± {r['std']:.1f}" if a == b else f"{r['mean']:.1f} ± {r['std']:.1f}"
             cells += [name, '(best baseline)' if a == b else _fmt_cmp(rec['comparisons'].get(_key(pair, s, f"{a} - {b}"))), f"{src['mean']:.1f}"]
         rows.append(f"| `{a}` | " + " | ".join(cells) + " |")
+    return '\n'.join(rows)
+
+# %% ../../nbs/experiments/gradmask_bench.ipynb #8fe5b05f
+def summary_table(rec:dict, arms, names:dict|None=None) -> str:
+    "Markdown: one row per (pair, shots) of a `gradmask_transfer` record; the best baseline, then each arm's test difference from it [95 % CI] (source accuracy)"
+    names = names or {}
+    head = "| pair | shots | best baseline (test %) | " + " | ".join(names.get(a, f"`{a}`") for a in arms) + " |"
+    rows = [head, "|---|---|---|" + "---|" * len(arms)]
+    for pk, b in rec['best_baseline'].items():
+        pair, shot = pk.split(' | ')
+        r = rec['results'][_key(pair, shot, b)]
+        cells = [f"`{b}` {r['mean']:.1f} ± {r['std']:.1f}"]
+        for a in arms:
+            c, s = rec['comparisons'].get(_key(pair, shot, f"{a} - {b}")), rec['source'].get(_key(pair, shot, a))
+            cells.append('(best baseline)' if a == b else '' if c is None else f"{_fmt_cmp(c)} ({s['mean']:.0f})")
+        rows.append(f"| {pair} | {shot} | " + " | ".join(cells) + " |")
     return '\n'.join(rows)
