@@ -38,3 +38,26 @@ def test_align_workflow(kind, name):
         warnings.simplefilter('ignore')
         claim = run_cell(SPEC, kind, name)
     assert claim == SPEC.expect(name, kind)[0]
+
+AUTO = dataclasses.replace(SPEC, make=lambda kind: GradMaskCallback(dl_pre=PRE[kind](), mode='auto', align=0.1),
+                           acted=lambda learn: getattr(learn, 'gradmask', None) is not None and learn.gradmask.steps > 0)
+
+@pytest.mark.parametrize('name', ['fine_tune', 'lr_find_before', 'export', 'nan_row', 'to_fp16'])
+@pytest.mark.parametrize('kind', ['vision', 'tabular'])
+def test_auto_workflow(kind, name):
+    "mode='auto' (with align) through the scenarios most likely to break it; whichever mode it takes, it acts"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        claim = run_cell(AUTO, kind, name)
+    assert claim == AUTO.expect(name, kind)[0]
+
+@pytest.mark.parametrize('kind', ['vision', 'tabular'])
+def test_auto_takes_one_mode(kind):
+    "The mode 'auto' takes follows `concentrated_block`; alignment targets exist only when it took 'block'"
+    from growlearn.gradmask import concentrated_block
+    learn = MAKE[kind](cbs=GradMaskCallback(dl_pre=PRE[kind](), mode='auto', align=0.1))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); learn.fit(1, 1e-3)
+    gm = learn.gradmask
+    assert gm.acting_mode == ('block' if concentrated_block(gm.dist, gm.blocks, gm.concentration) else 'pull')
+    assert bool(gm.targets) == (gm.acting_mode == 'block' and trained_block(gm.masks, gm.blocks or default_blocks(gm._judged)) != (gm.blocks or default_blocks(gm._judged))[-1])
