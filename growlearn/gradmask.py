@@ -631,7 +631,9 @@ def after_fit(self:GradMaskCallback):
     self._unhook(); self._outs = {}
 
 @patch
-def after_cancel_fit(self:GradMaskCallback): self.after_fit()
+def after_cancel_fit(self:GradMaskCallback):
+    "Remove the alignment hooks when the fit is cancelled"
+    self.after_fit()
 
 # %% ../nbs/21_gradmask.ipynb #349dcec0
 def _tabular_pre_dl():
