@@ -715,6 +715,7 @@ def _transfer_plot(res, best, cells):
     cols = list(cells); arms = list(dict.fromkeys(a for c in cells.values() for a in c[0]))
     img = np.full((len(arms), len(cols)), np.nan)
     for j, (pair, shot) in enumerate(cols):
+        if _key(pair, shot) not in best: continue                     # no baseline ran in this cell: nothing to subtract
         b = res[_key(pair, shot, best[_key(pair, shot)])]['mean']
         for i, a in enumerate(arms):
             if _key(pair, shot, a) in res: img[i, j] = res[_key(pair, shot, a)]['mean'] - b
