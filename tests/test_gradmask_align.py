@@ -13,6 +13,13 @@ def _aligned(learn):
 
 SPEC = dataclasses.replace(workflow_spec(), make=lambda kind: GradMaskCallback(dl_pre=PRE[kind](), mode='block', align=0.1), acted=_aligned)
 
+def fitted(kind, **kw):
+    "A tiny learner of `kind` fitted one epoch with `GradMaskCallback(dl_pre, align=0.1, **kw)`"
+    learn = MAKE[kind](cbs=GradMaskCallback(dl_pre=PRE[kind](), align=0.1, **kw))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); learn.fit(1, 1e-3)
+    return learn
+
 @pytest.fixture(autouse=True, scope='module')
 def one_thread():
     n = torch.get_num_threads(); torch.set_num_threads(1)
@@ -22,9 +29,7 @@ def one_thread():
 @pytest.mark.parametrize('kind', ['vision', 'tabular'])
 def test_align_targets_follow_the_block(kind):
     "The aligned modules are exactly the blocks after the trained one, and the fit leaves no hook behind"
-    learn = MAKE[kind](cbs=GradMaskCallback(dl_pre=PRE[kind](), mode='block', align=0.1))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore'); learn.fit(1, 1e-3)
+    learn = fitted(kind, mode='block')
     gm = learn.gradmask
     blocks = gm.blocks or default_blocks(gm._judged)
     b = trained_block(gm.masks, blocks)
@@ -55,9 +60,6 @@ def test_auto_workflow(kind, name):
 def test_auto_takes_one_mode(kind):
     "The mode 'auto' takes follows `concentrated_block`; alignment targets exist only when it took 'block'"
     from growlearn.gradmask import concentrated_block
-    learn = MAKE[kind](cbs=GradMaskCallback(dl_pre=PRE[kind](), mode='auto', align=0.1))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore'); learn.fit(1, 1e-3)
-    gm = learn.gradmask
+    gm = fitted(kind, mode='auto').gradmask
     assert gm.acting_mode == ('block' if concentrated_block(gm.dist, gm.blocks, gm.concentration) else 'pull')
     assert bool(gm.targets) == (gm.acting_mode == 'block' and trained_block(gm.masks, gm.blocks or default_blocks(gm._judged)) != (gm.blocks or default_blocks(gm._judged))[-1])
