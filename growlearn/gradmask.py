@@ -13,7 +13,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.meta import delegates
 from .core import get_module, opt_state, FitAware, eval_mode, apply_model, finite_rows, observe, output_tensors
-from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channel_distance, DISTANCES, ActStats,
+from .stats import (kernel_groups, collect_pair, collect_stats, bn_stats, channel_distance, chan_merge, DISTANCES, ActStats,
                              check_choice, plot_hists, batch_inputs, _check_collect, _batches, _device, sharded, _dist, _distributed)
 
 # %% auto #0
@@ -146,12 +146,9 @@ def blocks_after(blocks, block:str) -> list:
     return blocks[blocks.index(block) + 1:]
 
 def _chan_add(acc, t):
-    "Add the rows of float64 tensor `t` to the running `(n, mean, m2)` `acc` (Chan's merge)"
-    n, mu, m2 = len(t), t.mean(0), t.var(0, unbiased=False) * len(t)
-    if acc is None: return n, mu, m2
-    N, M, S = acc
-    d, tot = mu - M, N + n
-    return tot, M + d * n / tot, S + m2 + d**2 * N * n / tot
+    "Add the rows of float64 tensor `t` to the running `(n, mean, m2)` `acc` (`chan_merge`)"
+    b = (t.new_tensor(float(len(t))), t.mean(0), t.var(0, unbiased=False) * len(t))
+    return b if acc is None else chan_merge(acc, b)
 
 @torch.no_grad()
 def location_moments(model:nn.Module, names, dl, n_inp:int|None=None, max_batches:int|None=None) -> dict:
@@ -194,16 +191,18 @@ def _check_names(model, names):
 # %% ../nbs/21_gradmask.ipynb #c4b1e3a3
 MODES = ('freeze', 'soft', 'pull', 'block', 'auto')
 
+def _is_number(x): return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
 def _check_gradmask(dl_pre, method, threshold, quantile, scope, granularity, bins, subsample, max_batches, mode='pull', pull=3., align=0., concentration=2., **_):
     "Refuse GradMask arguments that cannot work; return the method (default: 'kl_log' with `dl_pre`, 'kl' without)"
     check_choice('mode', mode, MODES)
-    if not (isinstance(pull, (int, float)) and not isinstance(pull, bool) and math.isfinite(pull) and pull > 0):
+    if not (_is_number(pull) and pull > 0):
         raise ValueError(f"pull must be a positive number (the strength of the pull toward the pre-trained weights), got {pull!r}")
-    if not (isinstance(align, (int, float)) and not isinstance(align, bool) and math.isfinite(align) and align >= 0):
+    if not (_is_number(align) and align >= 0):
         raise ValueError(f"align must be a number >= 0 (the weight of the statistics-alignment loss), got {align!r}")
     if align and mode not in ('block', 'auto'):
         raise ValueError(f"align={align!r} brings the statistics downstream of the trained block back to the source's: it needs mode='block' (or 'auto'), got mode={mode!r}")
-    if not (isinstance(concentration, (int, float)) and not isinstance(concentration, bool) and concentration >= 1):
+    if not (_is_number(concentration) and concentration >= 1):
         raise ValueError(f"concentration must be a number >= 1 (how many times the most shifted block's median distance must exceed every other's), got {concentration!r}")
     if align and dl_pre is None:
         raise ValueError("align needs the pre-training data (`dl_pre`): its targets are the source's activation statistics")
@@ -296,7 +295,12 @@ def fit(self:GradMask):
     dist = channel_distance(pre, new, self.method)
     self.set_masks(self._masks_of(dist))
     self.stats, self.dist = (pre, new), dist
-    self.targets = self._align_targets() if self.align and self.acting_mode == 'block' else None     # with the source's BatchNorm statistics, before AdaBN
+    return self._finish()
+
+@patch
+def _finish(self:GradMask):
+    "Once the masks are set: the alignment targets (with the source's BatchNorm statistics), then AdaBN"
+    self.targets = self._align_targets() if self.align and self.acting_mode == 'block' else None
     if self.adabn: self.adapt_bn()
     return self
 
@@ -558,9 +562,7 @@ class GradMaskCallback(FitAware):
                       **{**self.kwargs, 'head': self._head()})
         if self.masks is None: return gm.fit()
         gm.set_masks(self.masks)
-        if gm.align and gm.acting_mode == 'block': gm.targets = gm._align_targets()
-        if gm.adabn: gm.adapt_bn()
-        return gm
+        return gm._finish()
 
 # %% ../nbs/21_gradmask.ipynb #05482c17
 @patch
