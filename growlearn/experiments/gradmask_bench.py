@@ -454,12 +454,14 @@ def _target(pair, part, idx):
     if pair.corruption is not None: x = corrupt(x, *pair.corruption, seeds=(_CORRUPT_SEEDS[part] + idx).tolist())
     return x, y
 
-def pair_data(pair:Pair, n_per_class:int, seed:int, quick:bool=False) -> dict:
-    "Few-shot training set (per seed), validation, test and source test images, and 2,000 source images for the statistics"
+def pair_data(pair:Pair, n_per_class:int, seed:int, quick:bool=False, valid:int|None=None) -> dict:
+    "Few-shot training set (per seed), validation (all 500 images, or `valid` per class drawn with the seed), test and source test images, and 2,000 source images for the statistics"
     n = {k: min(v, 200) if quick else v for k, v in N_EVAL.items()}
     i = per_class_idxs(_images(pair.target, 'train', pair.tgt_classes)[1], n_per_class, seed)
+    iv = torch.arange(n['valid'])
+    if valid is not None: iv = iv[per_class_idxs(_images(pair.target, 'valid', pair.tgt_classes)[1][iv], valid, seed)]
     xs, ys = _images(pair.source, 'test', pair.src_classes)
-    return dict(train=_target(pair, 'train', i), valid=_target(pair, 'valid', torch.arange(n['valid'])),
+    return dict(train=_target(pair, 'train', i), valid=_target(pair, 'valid', iv),
                 test=_target(pair, 'test', torch.arange(n['test'])), source=(xs[:n['source']], ys[:n['source']]),
                 x_pre=_images(pair.source, 'train', pair.src_classes)[0][:256 if quick else 2000])
 
@@ -652,10 +654,12 @@ class RunLog:
         return rec
 
 # %% ../../nbs/experiments/gradmask_bench.ipynb #bea8a70d
-def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, alphas=L2SP_ALPHAS, say=print, commit=None) -> dict:
-    "Every configuration of every arm in `arms` for one pair, shot and seed; arm → the run chosen on validation (with its config)"
+def run_cell(pre, pair_name, shot, seed, arms, log:RunLog, stage:str, quick=False, epochs=None, lrs=LRS, alphas=L2SP_ALPHAS, say=print, commit=None,
+             valid:int|None=None) -> dict:
+    "Every configuration of every arm in `arms` for one pair, shot and seed; arm → the run chosen on validation (`valid` per class, or all 500 images)"
     pair = PAIRS[pair_name]
-    data = pair_data(pair, shot, seed, quick)
+    data = pair_data(pair, shot, seed, quick, valid)
+    if valid is not None: stage = f'{stage}, valid {valid}/class'       # another selection: runs of their own
     ctx = {'dl_pre': torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data['x_pre']), batch_size=256)}
     grid = transfer_arms(pair, transfer_masks(pre, pair, data, seed), lrs=lrs, alphas=alphas)
     epochs, best, wid = epochs or EPOCHS[shot], {}, weights_id(pre)     # the pre-trained network is part of every run's key
@@ -733,14 +737,15 @@ def _transfer_plot(res, best, cells):
 # %% ../../nbs/experiments/gradmask_bench.ipynb #49bcb31c
 @register('gradmask_transfer')
 def gradmask_transfer(quick:bool=False, out_dir=None, stage:str='confirm', pairs=None, shots=None, seeds=None, arms=None,
-                      threads:int=1, tag:str='', log=print) -> dict:
-    "Pairs × shots × seeds × arms: statistics-guided masking against tuned transfer baselines (`stage`: 'screen' or 'confirm')"
+                      threads:int=1, tag:str='', valid:int|None=None, log=print) -> dict:
+    "Pairs × shots × seeds × arms: statistics-guided masking against tuned transfer baselines (`stage`: 'screen' or 'confirm'; `valid`: labelled validation images per class, default all 500)"
     check_choice('stage', stage, ('screen', 'confirm'))
+    if valid is not None and (not isinstance(valid, int) or valid < 1): raise ValueError(f"valid={valid!r}: give a whole number of validation images per class (>= 1), or None for all 500")
     nt = torch.get_num_threads(); torch.set_num_threads(threads)
-    try: return _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag)
+    try: return _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag, valid)
     finally: torch.set_num_threads(nt)
 
-def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag=''):
+def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag='', valid=None):
     t0 = time.perf_counter()
     commit = git_commit()                                       # the code that runs (the record's `commit` is the one at its end)
     if quick: pairs, shots, seeds, arms = (pairs or ('MNIST → Fashion', 'MNIST → noise 0.3')), (shots or (5,)), (seeds or (0,)), (arms or ('finetune', 'adabn', 'default', 'gm_adabn'))
@@ -758,12 +763,12 @@ def _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag='
         if (p.source, p.src_classes) not in pres: pres[(p.source, p.src_classes)] = pretrained_source(p.source, p.src_classes, quick)
         for shot in shots:
             cells[(pn, shot)] = [run_cell(pres[(p.source, p.src_classes)], pn, shot, seed, arms, runlog, stage, quick,
-                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, alphas=alphas, say=log, commit=commit) for seed in seeds]
+                                          epochs=2 if quick else None, lrs=LRS[:1] if quick else LRS, alphas=alphas, say=log, commit=commit, valid=valid) for seed in seeds]
     res = _summaries(cells, 'test')
     comps, best = _comparisons(cells)
     config = {'stage': stage, 'pairs': {k: str(PAIRS[k]) for k in pairs}, 'shots': shots, 'epochs': {s: 2 if quick else EPOCHS[s] for s in shots},
               'pretrained': {f'{s} {c or "all"}': weights_id(m) for (s, c), m in pres.items()}, 'bs': 32, 'lr_grid': list(LRS[:1] if quick else LRS), 'l2sp_alphas': list(alphas), 'arms': arms, 'code_commit': commit,
-              'selection': 'per arm, the configuration with the best validation accuracy (500 target test images); test on 1,500 others',
+              'selection': 'per arm, the configuration with the best validation accuracy (' + ('500 target test images' if valid is None else f'{valid} target test images per class, drawn with the seed') + '); test on 1,500 others', 'valid_per_class': valid,
               'gradmask': 'kl_log distance, 2,000 source training images vs the few-shot images', 'quick': quick,
               'default_arguments': {k: v.default for k, v in inspect.signature(GradMask).parameters.items() if k in ('method', 'mode', 'pull', 'quantile', 'train_bn', 'adabn')}}
     made_at = sorted({str(b[a].get('commit')) for c in cells.values() for b in c for a in b})    # the code commits that made the chosen runs
