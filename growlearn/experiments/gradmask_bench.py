@@ -458,8 +458,8 @@ def pair_data(pair:Pair, n_per_class:int, seed:int, quick:bool=False, valid:int|
     "Few-shot training set (per seed), validation (all 500 images, or `valid` per class drawn with the seed), test and source test images, and 2,000 source images for the statistics"
     n = {k: min(v, 200) if quick else v for k, v in N_EVAL.items()}
     i = per_class_idxs(_images(pair.target, 'train', pair.tgt_classes)[1], n_per_class, seed)
-    iv = torch.arange(n['valid'])
-    if valid is not None: iv = iv[per_class_idxs(_images(pair.target, 'valid', pair.tgt_classes)[1][iv], valid, seed)]
+    yv = _images(pair.target, 'valid', pair.tgt_classes)[1][:n['valid']]
+    iv = torch.arange(n['valid']) if valid is None else per_class_idxs(yv, valid, seed)
     xs, ys = _images(pair.source, 'test', pair.src_classes)
     return dict(train=_target(pair, 'train', i), valid=_target(pair, 'valid', iv),
                 test=_target(pair, 'test', torch.arange(n['test'])), source=(xs[:n['source']], ys[:n['source']]),
