@@ -740,7 +740,7 @@ def gradmask_transfer(quick:bool=False, out_dir=None, stage:str='confirm', pairs
                       threads:int=1, tag:str='', valid:int|None=None, log=print) -> dict:
     "Pairs × shots × seeds × arms: statistics-guided masking against tuned transfer baselines (`stage`: 'screen' or 'confirm'; `valid`: labelled validation images per class, default all 500)"
     check_choice('stage', stage, ('screen', 'confirm'))
-    if valid is not None and (not isinstance(valid, int) or valid < 1): raise ValueError(f"valid={valid!r}: give a whole number of validation images per class (>= 1), or None for all 500")
+    if valid is not None and (not isinstance(valid, int) or isinstance(valid, bool) or valid < 1): raise ValueError(f"valid={valid!r}: give a whole number of validation images per class (>= 1), or None for all 500")
     nt = torch.get_num_threads(); torch.set_num_threads(threads)
     try: return _transfer_bench(quick, out_dir, stage, pairs, shots, seeds, arms, log, tag, valid)
     finally: torch.set_num_threads(nt)
